@@ -1,0 +1,148 @@
+"""Instance state <-> JSON-able dicts, with the spec kept out of each instance's state.
+
+Specs are stored once per model version (``serialize_specs``); an instance's state
+(``dump_instance``) holds only tasks and data.  Library behaviours worked around here:
+
+* SpiffWorkflow's task converter stores task data as a delta against the parent task and does
+  NOT pass that delta through the registry, so dates/Decimals would reach JSON unconverted;
+  ``_TaskConverter`` converts it.
+* Restoring a task's delta needs its parent already restored, else the data is silently
+  dropped; a database (PostgreSQL JSONB) does not keep key order, so ``load_instance`` sorts the
+  tasks parent-first before restoring.
+* The registry treats any dict with a ``typename`` key as a serialized object, so task data
+  such as ``{"typename": "school"}`` fails to load; such dicts are escaped on the way out.
+"""
+from __future__ import annotations
+
+from copy import deepcopy
+from datetime import date, datetime
+from decimal import Decimal
+from types import ModuleType
+
+from SpiffWorkflow.bpmn.serializer.default.workflow import TaskConverter
+from SpiffWorkflow.bpmn.serializer.workflow import VERSION, BpmnWorkflowSerializer
+from SpiffWorkflow.spiff.serializer.config import SPIFF_CONFIG
+from SpiffWorkflow.task import Task
+
+from .scripting import ENGINE
+
+ESCAPED = "placements.escaped_dict"
+VERSION_KEY = BpmnWorkflowSerializer.VERSION_KEY
+
+
+def convert_data(registry, obj):
+    """Task/workflow data to JSON-able values; dicts with a 'typename' key are escaped."""
+    if type(obj) is dict:
+        items = {k: convert_data(registry, v) for k, v in obj.items()
+                 if not callable(v) and not isinstance(v, ModuleType)}
+        if "typename" in obj:
+            return {"typename": ESCAPED, "items": items}
+        return items
+    if type(obj) in (list, tuple):
+        return [convert_data(registry, v) for v in obj]
+    return registry.convert(obj)
+
+
+class _TaskConverter(TaskConverter):
+    """The library's task converter, with task data passed through ``convert_data``."""
+
+    def to_dict(self, task):
+        dct = super().to_dict(task)
+        reg = self.registry
+        dct["internal_data"] = convert_data(reg, task.internal_data)
+        dct["data"] = convert_data(reg, dct["data"])
+        if dct["delta"]:
+            dct["delta"] = {
+                "updates": convert_data(reg, dct["delta"]["updates"]),
+                "deletions": list(dct["delta"]["deletions"]),
+            }
+        return dct
+
+
+def _make_serializer() -> BpmnWorkflowSerializer:
+    config = dict(SPIFF_CONFIG)
+    config[Task] = _TaskConverter
+    registry = BpmnWorkflowSerializer.configure(config)
+    registry.register(date, lambda v: {"value": v.isoformat()},
+                      lambda v: date.fromisoformat(v["value"]), typename="date")
+    registry.register(datetime, lambda v: {"value": v.isoformat()},
+                      lambda v: datetime.fromisoformat(v["value"]), typename="datetime")
+    registry.register(Decimal, lambda v: {"value": str(v)},
+                      lambda v: Decimal(v["value"]), typename="Decimal")
+    registry.register(set, lambda v: {"items": sorted(v, key=repr)},
+                      lambda v: set(v["items"]), typename="set")
+    registry.register(dict, lambda v: v, lambda v: registry.restore(v["items"]),
+                      typename=ESCAPED)
+    # ``register`` keys converters by class; the plain dict must never be converted by it.
+    registry.typenames.pop(dict, None)
+    return BpmnWorkflowSerializer(registry)
+
+
+SERIALIZER = _make_serializer()
+REGISTRY = SERIALIZER.registry
+
+
+# ------------------------------------------------------------------------------------ specs
+def serialize_specs(spec, subprocess_specs: dict) -> dict:
+    """The JSON-able state of a process spec and its subprocess specs (stored per version)."""
+    return {
+        "spec": REGISTRY.convert(spec),
+        "subprocess_specs": {name: REGISTRY.convert(s) for name, s in subprocess_specs.items()},
+        VERSION_KEY: VERSION,
+    }
+
+
+def deserialize_specs(state: dict):
+    """Back from ``serialize_specs``: (spec, subprocess_specs)."""
+    state = deepcopy(state)
+    spec = REGISTRY.restore(state["spec"])
+    subs = {name: REGISTRY.restore(s) for name, s in state["subprocess_specs"].items()}
+    return spec, subs
+
+
+# -------------------------------------------------------------------------------- instances
+def dump_instance(wf) -> dict:
+    """The instance's JSON-able state, without its spec (the bundle version holds that)."""
+    dct = SERIALIZER.to_dict(wf)
+    dct.pop("spec", None)
+    dct.pop("subprocess_specs", None)
+    dct["data"] = convert_data(REGISTRY, wf.data)
+    for sp_id, sp in wf.subprocesses.items():
+        if str(sp_id) in dct["subprocesses"]:
+            dct["subprocesses"][str(sp_id)]["data"] = convert_data(REGISTRY, sp.data)
+    dct[VERSION_KEY] = VERSION
+    return dct
+
+
+def _parent_first(tasks: dict, root: str) -> dict:
+    """Order a serialized task mapping so every task comes after its parent."""
+    ordered, queue = {}, [root]
+    while queue:
+        tid = queue.pop()
+        t = tasks.get(tid)
+        if t is None or tid in ordered:
+            continue
+        ordered[tid] = t
+        queue.extend(reversed(t.get("children", [])))
+    for tid, t in tasks.items():  # orphans (should not happen) keep their place at the end
+        ordered.setdefault(tid, t)
+    return ordered
+
+
+def load_instance(state: dict, spec, subprocess_specs: dict):
+    """A BpmnWorkflow from ``dump_instance`` state and the version's spec objects."""
+    # Shallow copies: from_dict pops keys from the top level and the subprocess mapping only.
+    dct = dict(state)
+    dct["subprocesses"] = {k: dict(v) for k, v in state.get("subprocesses", {}).items()}
+    version = dct.pop(VERSION_KEY, VERSION)
+    dct["spec"] = spec                         # restore() passes objects through unchanged
+    dct["subprocess_specs"] = dict(subprocess_specs)
+    dct["tasks"] = _parent_first(dct["tasks"], dct["root"])
+    for sp in dct.get("subprocesses", {}).values():
+        sp["tasks"] = _parent_first(sp["tasks"], sp["root"])
+    if version != VERSION:
+        dct[VERSION_KEY] = version
+        SERIALIZER.migrate(dct)
+    wf = SERIALIZER.from_dict(dct)
+    wf.script_engine = ENGINE                  # the serializer does not store the engine
+    return wf
