@@ -1,0 +1,349 @@
+"""Every change to a case, each as one transaction: lock, load, check, apply, step, save, project.
+
+The web pages, the API, the CLI and the scheduler all change cases through these functions, so
+the rules of DESIGN.md ("one transaction per mutation") hold whatever the entry point.
+"""
+from __future__ import annotations
+
+from datetime import date
+
+from sqlalchemy import func, select
+from sqlalchemy.orm import Session
+from sqlalchemy.orm.exc import StaleDataError
+
+from workflows import EngineError, Instance, TaskNotFound, TaskNotReady, WrongLane, clock
+from workflows.calendar import due_at as compute_due_at
+
+from . import access, audit, processes, validation
+from .errors import Conflict, InvalidInput, NotAllowed, NotFound
+from .jsonable import jsonable
+from .models import Case, Organisation, Provider, Pupil, TaskRecord, User, WaitingTimer
+from .notify import deliver_notifications
+from .referrals import validate_referral
+
+DEFAULT_MODEL = "placement"
+MAX_MESSAGE_HOPS = 5
+OUTCOME_STATUSES = {"closed", "declined", "withdrawn"}
+
+
+# ---------------------------------------------------------------- starting a case
+
+def start_case(session: Session, actor: User | None, referral: dict,
+               model_key: str = DEFAULT_MODEL) -> Case:
+    """Check the referral, create the pupil and the case, and run the model to its first tasks."""
+    if actor is not None and not access.can_refer(actor):
+        if "parent" in actor.roles:
+            raise NotAllowed("Parents and carers cannot make a referral. "
+                             "Please talk to your child's school about alternative provision.")
+        raise NotAllowed("Only school and local authority staff can make a referral")
+    errors = validate_referral(session, referral)
+    if actor is not None and not errors:
+        org = actor.organisation
+        if org.type == "school" and referral["school_id"] != org.id:
+            errors["school_id"] = "You can only refer pupils on your own school's roll"
+        if org.type == "la" and session.get(Organisation, referral["school_id"]).la_id != org.id:
+            errors["school_id"] = "Choose a school in your local authority"
+    if errors:
+        raise InvalidInput("The referral has problems", errors)
+    version = processes.latest_version(session, model_key)
+    if version is None:
+        raise NotFound(f"No process model '{model_key}' is deployed; run `placements deploy bpmn/placement`")
+
+    pupil_in = referral["pupil"]
+    school = session.get(Organisation, referral["school_id"])
+    pupil = Pupil(
+        upn=pupil_in["upn"].strip().upper(), first_name=pupil_in["first_name"].strip(),
+        last_name=pupil_in["last_name"].strip(), date_of_birth=date.fromisoformat(pupil_in["date_of_birth"]),
+        year_group=pupil_in.get("year_group"), sen_status=pupil_in["sen_status"],
+        has_social_worker=bool(pupil_in.get("has_social_worker")),
+        looked_after=bool(pupil_in.get("looked_after")), fsm_eligible=bool(pupil_in.get("fsm_eligible")),
+        school_id=school.id,
+    )
+    session.add(pupil)
+    now = clock.now()
+    case = Case(
+        pupil=pupil, school_id=school.id, provider_id=referral["provider_id"], la_id=school.la_id,
+        social_care_id=referral.get("social_care_id"), virtual_school_id=referral.get("virtual_school_id"),
+        referred_by_id=actor.id if actor else None, model_version_id=version.id, status="open",
+        pattern=referral["pattern"], start_date=date.fromisoformat(referral["proposed_start"]),
+        end_date=date.fromisoformat(referral["proposed_end"]), created_at=now, updated_at=now, data={},
+        state={},
+    )
+    session.add(case)
+    session.flush()
+    data = dict(referral)
+    data["pupil"] = {**pupil_in, "upn": pupil.upn}
+    data["case_id"] = case.id
+    data["provider"] = provider_snapshot(session, referral["provider_id"], exclude_case=case.id)
+    bundle = processes.bundle_for(session, version.id)
+    try:
+        instance = Instance.start(bundle, data=data)
+    except EngineError as error:
+        raise InvalidInput(f"The process could not start: {error}", {"_": str(error)}) from error
+    audit.record(session, "case_started", case_id=case.id, actor_id=_id(actor),
+                 model=version.model.key, version=version.number)
+    _persist(session, case, instance, actor)
+    return case
+
+
+def provider_snapshot(session: Session, provider_id, exclude_case: int | None = None) -> dict:
+    """What the model may know of a provider: its registration and how many it teaches full time."""
+    provider = session.get(Provider, provider_id) if provider_id else None
+    if provider is None:
+        return {}
+    full_time = select(func.count(Case.id)).where(
+        Case.provider_id == provider.id, Case.status == "open", Case.pattern == "full_time")
+    if exclude_case is not None:
+        full_time = full_time.where(Case.id != exclude_case)
+    return {
+        "id": provider.id, "name": provider.name, "registration_status": provider.registration_status,
+        "urn": provider.urn, "ukprn": provider.ukprn,
+        "full_time_pupils": session.scalar(full_time) or 0,
+        "last_safeguarding_check": provider.last_safeguarding_check.isoformat()
+        if provider.last_safeguarding_check else None,
+    }
+
+
+# ---------------------------------------------------------------- loading under a lock
+
+def lock_case(session: Session, case_id: int) -> Case:
+    """The case row, locked for this transaction (FOR UPDATE on PostgreSQL; SQLite's
+    BEGIN IMMEDIATE already serialises writers)."""
+    stmt = select(Case).where(Case.id == case_id).execution_options(populate_existing=True)
+    if session.get_bind().dialect.name == "postgresql":
+        stmt = stmt.with_for_update(of=Case)
+    case = session.scalar(stmt)
+    if case is None:
+        raise NotFound("No such case")
+    return case
+
+
+def load_instance(session: Session, case: Case) -> Instance:
+    bundle = processes.bundle_for(session, case.model_version_id)
+    return Instance.load(bundle, case.state)
+
+
+def visible_case(session: Session, user: User, case_id: int) -> Case:
+    """The case if this user may see it; 404 otherwise, so ids reveal nothing."""
+    case = session.get(Case, case_id)
+    if case is None or not access.can_see_case(user, case):
+        raise NotFound("No such case")
+    return case
+
+
+def task_record(session: Session, user: User, task_id: str) -> TaskRecord:
+    task = session.get(TaskRecord, task_id)
+    if task is None or not access.can_see_case(user, task.case):
+        raise NotFound("No such task")
+    return task
+
+
+# ---------------------------------------------------------------- working tasks
+
+def complete_task(session: Session, actor: User | None, task_id: str, data: dict,
+                  expected_version: int | None = None) -> Case:
+    """Complete a user task with form data, as one transaction; 409 when it is no longer open."""
+    if not isinstance(data, dict):
+        raise InvalidInput("The task data must be an object", {"data": "Send the form fields as an object"})
+    record = session.get(TaskRecord, task_id)
+    if record is None or (actor is not None and not access.can_see_case(actor, record.case)):
+        raise NotFound("No such task")
+    case = lock_case(session, record.case_id)
+    session.refresh(record)
+    if record.state != "open":
+        raise Conflict("This task has already been completed"
+                       + (f" by {record.completed_by.name or record.completed_by.email}" if record.completed_by else ""))
+    if expected_version is not None and expected_version != case.lock_version:
+        raise Conflict("This case was changed by someone else while you were working on it. "
+                       "Check the case and try again.")
+    roles = None
+    if actor is not None:
+        if not access.can_work_task(actor, case, record.role):
+            raise NotAllowed("This task is for the " + record.role.replace("_", " ") + " role")
+        roles = actor.roles
+    instance = load_instance(session, case)
+    task = _engine_task(instance, task_id)
+    cleaned = _validated_form_data(task, data)
+    if "provider_id" in cleaned:  # a new provider chosen: the model needs its registration
+        cleaned["provider"] = provider_snapshot(session, cleaned["provider_id"], exclude_case=case.id)
+    try:
+        instance.complete(task_id, cleaned, roles=roles)
+    except (TaskNotReady, TaskNotFound) as error:
+        raise Conflict("This task is no longer open") from error
+    except WrongLane as error:
+        raise NotAllowed(str(error)) from error
+    except EngineError as error:
+        raise InvalidInput(f"The process could not continue: {error}", {"_": str(error)}) from error
+    now = clock.now()
+    record.state, record.completed_at, record.completed_by_id = "completed", now, _id(actor)
+    record.draft = None
+    audit.record(session, "task_completed", case_id=case.id, actor_id=_id(actor), task_id=task_id,
+                 element_id=record.element_id, title=record.title, data=jsonable(cleaned))
+    _persist(session, case, instance, actor)
+    return case
+
+
+def _engine_task(instance: Instance, task_id: str):
+    try:
+        return instance.get_task(task_id)
+    except TaskNotFound as error:
+        raise Conflict("This task is no longer open") from error
+
+
+def _validated_form_data(task, data: dict) -> dict:
+    form = task.form or {}
+    schema = form.get("schema") or {"type": "object"}
+    errors = validation.validate(schema, data)
+    if errors:
+        raise InvalidInput("Some answers need correcting", errors)
+    allowed = set((schema.get("properties") or {}).keys())
+    return {k: v for k, v in data.items() if not allowed or k in allowed}
+
+
+def save_draft(session: Session, actor: User, task_id: str, data: dict) -> TaskRecord:
+    record = task_record(session, actor, task_id)
+    if record.state != "open":
+        raise Conflict("This task has already been completed")
+    if not access.can_work_task(actor, record.case, record.role):
+        raise NotAllowed("This task is for the " + record.role.replace("_", " ") + " role")
+    record.draft = jsonable(data)
+    audit.record(session, "task_draft_saved", case_id=record.case_id, actor_id=actor.id, task_id=task_id)
+    return record
+
+
+def claim(session: Session, actor: User, task_id: str) -> TaskRecord:
+    record = _open_task_for(session, actor, task_id)
+    if record.assignee_id not in (None, actor.id):
+        raise Conflict(f"This task is already assigned to {record.assignee.name or record.assignee.email}")
+    record.assignee_id = actor.id
+    audit.record(session, "task_claimed", case_id=record.case_id, actor_id=actor.id, task_id=task_id,
+                 title=record.title)
+    return record
+
+
+def release(session: Session, actor: User, task_id: str) -> TaskRecord:
+    record = _open_task_for(session, actor, task_id)
+    if record.assignee_id not in (None, actor.id) and "admin" not in actor.roles:
+        raise NotAllowed("Only the person holding a task can release it")
+    record.assignee_id = None
+    audit.record(session, "task_released", case_id=record.case_id, actor_id=actor.id, task_id=task_id,
+                 title=record.title)
+    return record
+
+
+def reassign(session: Session, actor: User, task_id: str, assignee_id: int) -> TaskRecord:
+    record = _open_task_for(session, actor, task_id)
+    assignee = session.get(User, assignee_id)
+    if assignee is None or not assignee.active or not access.can_work_task(assignee, record.case, record.role):
+        raise InvalidInput("Choose someone who works in this role on this case",
+                           {"assignee_id": "Choose someone with the " + record.role.replace("_", " ") + " role"})
+    record.assignee_id = assignee.id
+    audit.record(session, "task_reassigned", case_id=record.case_id, actor_id=actor.id, task_id=task_id,
+                 title=record.title, assignee_id=assignee.id)
+    return record
+
+
+def _open_task_for(session: Session, actor: User, task_id: str) -> TaskRecord:
+    record = task_record(session, actor, task_id)
+    if record.state != "open":
+        raise Conflict("This task has already been completed")
+    if not access.can_work_task(actor, record.case, record.role):
+        raise NotAllowed("This task is for the " + record.role.replace("_", " ") + " role")
+    return record
+
+
+# ---------------------------------------------------------------- timers and messages
+
+def fire_timers(session: Session, case_id: int) -> int:
+    """Fire whatever is due on one case (the scheduler calls this for each due row)."""
+    case = lock_case(session, case_id)
+    if case.status != "open":
+        return 0
+    instance = load_instance(session, case)
+    fired = instance.fire_timers()
+    if fired:
+        audit.record(session, "timers_fired", case_id=case.id, count=fired)
+    _persist(session, case, instance, None)
+    return fired
+
+
+def deliver_message(session: Session, case_id: int, name: str, payload: dict,
+                    actor: User | None = None, _hops: int = 0) -> bool:
+    """Give a case a message (e.g. `unexplained_absence`); False when the case is not waiting for it."""
+    case = lock_case(session, case_id)
+    if case.status != "open":
+        return False
+    instance = load_instance(session, case)
+    try:
+        caught = instance.deliver_message(name, payload)
+    except EngineError as error:
+        raise InvalidInput(f"The process could not take the message: {error}", {"_": str(error)}) from error
+    audit.record(session, "message_received" if caught else "message_ignored", case_id=case.id,
+                 actor_id=_id(actor), message=name)
+    if caught:
+        _persist(session, case, instance, actor, _hops=_hops)
+    return caught
+
+
+# ---------------------------------------------------------------- saving and projections
+
+def _persist(session: Session, case: Case, instance: Instance, actor: User | None, _hops: int = 0) -> None:
+    """Write the state and rewrite the projections, all in the caller's transaction."""
+    now = clock.now()
+    case.state = instance.dump()
+    case.data = jsonable(instance.data)
+    case.stage = instance.stage
+    case.updated_at = now
+    if case.data.get("provider_id") and case.data["provider_id"] != case.provider_id:
+        case.provider_id = case.data["provider_id"]
+    if isinstance(case.data.get("proposed_end"), str):
+        case.end_date = date.fromisoformat(case.data["proposed_end"][:10])
+    if instance.is_completed and case.status == "open":
+        outcome = case.data.get("outcome")
+        case.status = outcome if outcome in OUTCOME_STATUSES else "closed"
+        case.closed_at = now
+        audit.record(session, "case_" + case.status, case_id=case.id, actor_id=_id(actor))
+    _project_tasks(session, case, instance, now)
+    _project_timers(session, case, instance)
+    try:
+        session.flush()
+    except StaleDataError as error:
+        raise Conflict("This case was changed by someone else at the same time. Try again.") from error
+    outbox = instance.take_outbox()
+    deliver_notifications(session, case, outbox.notifications)
+    for name, payload in outbox.messages:
+        target = (payload or {}).get("case_id", case.id)
+        if _hops < MAX_MESSAGE_HOPS and isinstance(target, int):
+            deliver_message(session, target, name, payload, _hops=_hops + 1)
+
+
+def _project_tasks(session: Session, case: Case, instance: Instance, now) -> None:
+    ready = {task.id: task for task in instance.ready_tasks()}
+    existing = {t.id: t for t in session.scalars(
+        select(TaskRecord).where(TaskRecord.case_id == case.id, TaskRecord.state == "open"))}
+    for task_id, record in existing.items():
+        if task_id not in ready:
+            record.state = "cancelled"  # withdrawn by the model (e.g. a boundary event)
+            record.completed_at = now
+    for task_id, task in ready.items():
+        if task_id in existing:
+            continue
+        due = compute_due_at(now, *task.due) if task.due else None
+        session.add(TaskRecord(
+            id=task_id, case_id=case.id, element_id=task.element_id, name=task.name or "",
+            title=task.title or task.name or task.element_id, role=task.lane or "", stage=case.stage,
+            due_at=due, created_at=now, state="open",
+        ))
+
+
+def _project_timers(session: Session, case: Case, instance: Instance) -> None:
+    session.query(WaitingTimer).filter(WaitingTimer.case_id == case.id).delete(synchronize_session=False)
+    timers = [] if case.status != "open" else instance.waiting_timers()
+    for timer in timers:
+        session.add(WaitingTimer(case_id=case.id, task_id=timer.task_id, element_id=timer.element_id,
+                                 due_at=timer.due_at))
+    case.next_timer_at = min((t.due_at for t in timers), default=None)
+
+
+def _id(user: User | None) -> int | None:
+    return user.id if user is not None else None

@@ -1,0 +1,76 @@
+"""JSON Schema validation that reports errors per field, in words a school officer understands."""
+from __future__ import annotations
+
+from datetime import date
+
+from jsonschema import Draft202012Validator, FormatChecker
+from jsonschema.exceptions import ValidationError
+
+FORMAT_CHECKER = FormatChecker()
+
+
+@FORMAT_CHECKER.checks("date", raises=ValueError)
+def _is_iso_date(value) -> bool:
+    if not isinstance(value, str):
+        return True
+    date.fromisoformat(value)
+    return len(value) == 10
+
+
+def field_path(error: ValidationError) -> str:
+    path = [str(p) for p in error.absolute_path]
+    if error.validator == "required":
+        missing = error.message.split("'")[1]
+        path.append(missing)
+    elif error.validator == "additionalProperties":
+        extra = error.message.split("'")[1] if "'" in error.message else ""
+        path.append(extra)
+    return ".".join(path) or "_"
+
+
+def plain_message(error: ValidationError, schema_root: dict | None = None) -> str:
+    subschema = error.schema if isinstance(error.schema, dict) else {}
+    label = subschema.get("title", "This field")
+    match error.validator:
+        case "required":
+            return "Enter this information"
+        case "enum":
+            return f"{label}: choose one of the options"
+        case "const":
+            return f"{label}: choose a valid option"
+        case "oneOf":
+            return f"{label}: choose one of the options"
+        case "format" if error.validator_value == "date":
+            return f"{label} must be a real date"
+        case "format":
+            return f"{label} is not in the right format"
+        case "type":
+            expected = error.validator_value
+            if "integer" in expected or "number" in expected:
+                return f"{label} must be a number"
+            if "boolean" in expected:
+                return f"{label}: choose yes or no"
+            return f"{label} is not valid"
+        case "minLength":
+            return f"Enter {label.lower()}" if error.validator_value == 1 else \
+                f"{label} must be at least {error.validator_value} characters"
+        case "maxLength":
+            return f"{label} must be {error.validator_value} characters or fewer"
+        case "minimum":
+            return f"{label} must be {error.validator_value} or more"
+        case "maximum":
+            return f"{label} must be {error.validator_value} or less"
+        case "additionalProperties":
+            return "This field is not expected here"
+        case "pattern":
+            return f"{label} is not in the right format"
+    return error.message
+
+
+def validate(schema: dict, data) -> dict[str, str]:
+    """Map each invalid field (dotted path) to one plain message; empty when valid."""
+    validator = Draft202012Validator(schema, format_checker=FORMAT_CHECKER)
+    errors: dict[str, str] = {}
+    for error in sorted(validator.iter_errors(data), key=lambda e: list(map(str, e.absolute_path))):
+        errors.setdefault(field_path(error), plain_message(error))
+    return errors

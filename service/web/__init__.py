@@ -1,0 +1,113 @@
+"""Web plumbing shared by the pages and the API: who is signed in, headers, errors, blueprints."""
+from __future__ import annotations
+
+from flask import Flask, g, jsonify, render_template, request
+from flask_login import AnonymousUserMixin
+from sqlalchemy import select
+
+from workflows import clock
+
+from .. import database
+from ..errors import ServiceError
+from ..extensions import csrf, login_manager
+from ..models import ApiToken, User
+from ..security import token_hash
+
+# No inline script or style anywhere: every script and stylesheet is a file served by the app.
+CSP = ("default-src 'self'; script-src 'self'; style-src 'self'; img-src 'self' data:; "
+       "font-src 'self' data:; connect-src 'self'; frame-ancestors 'none'; form-action 'self'; "
+       "base-uri 'self'; object-src 'none'")
+
+
+class Anonymous(AnonymousUserMixin):
+    roles: set = set()
+    organisation = None
+    id = None
+
+
+def register_web(app: Flask) -> None:
+    login_manager.login_view = "auth.sign_in"
+    login_manager.login_message = "Sign in to continue"
+    login_manager.anonymous_user = Anonymous
+    login_manager.session_protection = "strong"
+
+    @login_manager.user_loader
+    def _load_user(user_id: str):
+        user = database.session().get(User, int(user_id)) if user_id.isdigit() else None
+        return user if user is not None and user.active else None
+
+    @login_manager.request_loader
+    def _load_user_from_token(req):
+        header = req.headers.get("Authorization", "")
+        if not header.startswith("Bearer "):
+            return None
+        session = database.session()
+        token = session.scalar(select(ApiToken).where(
+            ApiToken.token_hash == token_hash(header[7:].strip()), ApiToken.revoked.is_(False)))
+        if token is None or not token.user.active:
+            return None
+        token.last_used_at = clock.now()
+        g.token_auth = True
+        return token.user
+
+    @app.after_request
+    def _security_headers(response):
+        response.headers.setdefault("Content-Security-Policy", CSP)
+        response.headers.setdefault("X-Content-Type-Options", "nosniff")
+        response.headers.setdefault("X-Frame-Options", "DENY")
+        response.headers.setdefault("Referrer-Policy", "same-origin")
+        response.headers.setdefault("Permissions-Policy", "geolocation=(), camera=(), microphone=()")
+        response.headers.setdefault("Cross-Origin-Opener-Policy", "same-origin")
+        if app.config.get("SESSION_COOKIE_SECURE"):
+            response.headers.setdefault("Strict-Transport-Security", "max-age=31536000; includeSubDomains")
+        if request.endpoint and not request.endpoint.endswith("static") and "directory" not in request.endpoint:
+            response.headers.setdefault("Cache-Control", "no-store")
+        return response
+
+    @app.errorhandler(ServiceError)
+    def _service_error(error: ServiceError):
+        if wants_json():
+            return json_error(error.status, error.code, error.message, error.details)
+        return render_template("error.html", title=_TITLES.get(error.status, "There is a problem"),
+                               message=error.message, details=error.details), error.status
+
+    for status in (400, 401, 403, 404, 405, 409, 413, 422, 429, 500):
+        app.register_error_handler(status, _http_error)
+
+    from . import blueprints
+    for blueprint in blueprints.ALL:
+        app.register_blueprint(blueprint)
+        if blueprint.name == "api":
+            csrf.exempt(blueprint)
+
+
+_TITLES = {400: "There is a problem with the request", 401: "Sign in to continue", 403: "You cannot do this",
+           404: "Page not found", 405: "There is a problem with the request",
+           409: "Someone else changed this", 413: "The file is too large", 422: "There is a problem",
+           429: "Too many attempts", 500: "Sorry, there is a problem with the service"}
+
+
+def wants_json() -> bool:
+    return request.path.startswith("/api/")
+
+
+def json_error(status: int, code: str, message: str, details: dict | None = None):
+    response = jsonify({"error": {"code": code, "message": message, "details": details or {}}})
+    response.status_code = status
+    return response
+
+
+def _http_error(error):
+    status = getattr(error, "code", 500) or 500
+    if status == 500:
+        database_session = g.pop("db_session", None)
+        if database_session is not None:
+            database_session.rollback()
+            database_session.close()
+    description = getattr(error, "description", None) if status != 500 else None
+    if wants_json():
+        codes = {401: "unauthorized", 403: "forbidden", 404: "not_found", 405: "method_not_allowed",
+                 409: "conflict", 413: "too_large", 422: "invalid", 429: "rate_limited", 500: "server_error"}
+        return json_error(status, codes.get(status, "bad_request"), description or _TITLES.get(status, "Error"))
+    return render_template("error.html", title=_TITLES.get(status, "There is a problem"),
+                           message=description, details={}), status
