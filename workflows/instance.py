@@ -11,8 +11,7 @@ one workflow.  Library behaviours worked around here (see tests/workflows/test_e
   has correlations (a catch with a process-variable correlation, or an earlier message); with
   none it accepts any message of that name.  ``deliver_message`` compares the message's
   correlation properties (e.g. ``case_id``) with the instance's own data first.
-* The task iterator stops at a tree depth of 1,000 (``TaskIterator(max_depth=1000)``), so a
-  loop of ~500 iterations silently stalls: the default is lifted deliberately below.
+* Further library fixes (iterator depth, event-based gateway) live in ``patches``.
 """
 from __future__ import annotations
 
@@ -21,6 +20,7 @@ from uuid import UUID
 
 from SpiffWorkflow.bpmn.exceptions import WorkflowTaskException
 from SpiffWorkflow.bpmn.specs.event_definitions.message import MessageEventDefinition as _BaseMessage
+from SpiffWorkflow.bpmn.specs.event_definitions.multiple import MultipleEventDefinition
 from SpiffWorkflow.bpmn.specs.event_definitions.timer import (
     CycleTimerEventDefinition,
     DurationTimerEventDefinition,
@@ -32,22 +32,13 @@ from SpiffWorkflow.bpmn.util import BpmnEvent
 from SpiffWorkflow.bpmn.workflow import BpmnWorkflow
 from SpiffWorkflow.exceptions import SpiffWorkflowException
 from SpiffWorkflow.spiff.specs.event_definitions import MessageEventDefinition
-from SpiffWorkflow.util import task as _task_util
 from SpiffWorkflow.util.task import TaskState
 
-from . import clock
+from . import clock, patches
 from .errors import EngineError, TaskNotFound, TaskNotReady, WrongLane
 from .scripting import ENGINE, OUTBOX_ATTR
 from .serializer import dump_instance, load_instance
 from .views import Outbox, TaskView, TimerView
-
-# Library limit lifted deliberately: TaskIterator(max_depth=1000) makes long-running loops
-# stall silently (nothing READY, no error).  The iterator is iterative (a list, not recursion),
-# so a large depth costs nothing but time proportional to the tree.
-_MAX_DEPTH = 10_000_000
-_defaults = list(_task_util.TaskIterator.__init__.__defaults__)
-_defaults[1] = _MAX_DEPTH  # (end_at_spec, max_depth, depth_first, task_filter)
-_task_util.TaskIterator.__init__.__defaults__ = tuple(_defaults)
 
 _FIRE_ROUNDS = 100  # refresh+steps rounds in one fire_timers call (catch-up after downtime)
 
@@ -166,8 +157,13 @@ class Instance:
     # ------------------------------------------------------------------------ timers
     def _timer_tasks(self):
         for task in list(self.wf.event_manager.tasks.values()):
-            if task.state == TaskState.WAITING and \
-                    isinstance(task.task_spec.event_definition, TimerEventDefinition):
+            definition = task.task_spec.event_definition
+            if task.state != TaskState.WAITING:
+                continue
+            if isinstance(definition, TimerEventDefinition) or (
+                    isinstance(definition, MultipleEventDefinition) and not definition.parallel
+                    and any(isinstance(d, TimerEventDefinition)
+                            for d in definition.event_definitions)):
                 yield task
 
     @staticmethod
@@ -214,6 +210,10 @@ class Instance:
     def _timer_due(self, task) -> datetime | None:
         definition = task.task_spec.event_definition
         try:
+            if isinstance(definition, MultipleEventDefinition):
+                dues = patches.gateway_dues(task, definition)
+                due = min(TimerEventDefinition.get_datetime(v) for v in dues.values())
+                return datetime.fromtimestamp(due.timestamp(), tz=timezone.utc)
             value = definition.details(task).value
             if value is None:
                 expr = task.workflow.script_engine.evaluate(task, definition.expression)

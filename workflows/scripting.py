@@ -10,6 +10,7 @@ import ast
 import builtins
 import json
 import operator
+from copy import deepcopy
 from datetime import date, datetime, time, timedelta, timezone
 from decimal import Decimal
 from functools import lru_cache
@@ -24,6 +25,8 @@ from RestrictedPython.Guards import (
 )
 from RestrictedPython.PrintCollector import PrintCollector
 from SpiffWorkflow.bpmn.exceptions import WorkflowTaskException
+from SpiffWorkflow.bpmn.specs.control import BoundaryEventSplit
+from SpiffWorkflow.bpmn.specs.event_definitions.timer import TimerEventDefinition
 from SpiffWorkflow.bpmn.script_engine import PythonScriptEngine
 from SpiffWorkflow.bpmn.script_engine.python_environment import BasePythonScriptEngineEnvironment
 from SpiffWorkflow.exceptions import SpiffWorkflowException
@@ -200,8 +203,29 @@ class RestrictedScriptEngine(PythonScriptEngine):
         spec = getattr(task, "task_spec", None)
         return getattr(spec, "bpmn_id", None) or getattr(spec, "name", "?")
 
+    @staticmethod
+    def _boundary_timer_context(task):
+        """Library bug workaround: a boundary timer is evaluated before its task's pre-script
+        runs, so a duration set by that pre-script is not there yet (NameError, instance stuck).
+        Evaluate such a timer on a copy of the data with the attached task's pre-script applied.
+        """
+        spec = getattr(task, "task_spec", None)
+        if not isinstance(getattr(spec, "event_definition", None), TimerEventDefinition) or \
+                task.parent is None or not isinstance(task.parent.task_spec, BoundaryEventSplit):
+            return None
+        for sibling in task.parent.children:
+            prescript = getattr(sibling.task_spec, "prescript", None)
+            if sibling is not task and prescript:
+                context = deepcopy(task.data)
+                RestrictedEnvironment().execute(prescript, context)
+                return context
+        return None
+
     def evaluate(self, task, expression, external_context=None):
         try:
+            context = self._boundary_timer_context(task)
+            if context is not None:
+                return self.environment.evaluate(expression, context, external_context)
             return self.environment.evaluate(expression, task.data, external_context)
         except SpiffWorkflowException as se:
             se.add_note(f"Error evaluating expression '{expression}'")
