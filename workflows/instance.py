@@ -242,9 +242,8 @@ class Instance:
         return timers[0].due_at if timers else None
 
     # ---------------------------------------------------------------------- messages
-    def _correlates(self, task, payload) -> bool:
+    def _correlates(self, task, definition, payload) -> bool:
         """Does the message's correlation value (e.g. case_id) equal the instance's own?"""
-        definition = task.task_spec.event_definition
         env = ENGINE.environment
         for prop in definition.correlation_properties:
             try:
@@ -259,14 +258,20 @@ class Instance:
     def deliver_message(self, name: str, payload: dict | None = None) -> bool:
         """Give the case a message; False (no exception) when nothing waits for it."""
         payload = dict(payload or {})
-        waiting = [t for t in self.wf.event_manager.tasks.values()
-                   if t.state == TaskState.WAITING
-                   and isinstance(t.task_spec.event_definition, _BaseMessage)
-                   and t.task_spec.event_definition.name == name]
-        waiting = [t for t in waiting if self._correlates(t, payload)]
+        waiting = []  # (task, the message definition it waits with)
+        for task in self.wf.event_manager.tasks.values():
+            if task.state != TaskState.WAITING:
+                continue
+            definition = task.task_spec.event_definition
+            inner = definition.event_definitions if isinstance(
+                definition, MultipleEventDefinition) else [definition]
+            for d in inner:
+                if isinstance(d, _BaseMessage) and d.name == name and \
+                        self._correlates(task, d, payload):
+                    waiting.append((task, d))
         if not waiting:
             return False
-        props = waiting[0].task_spec.event_definition.correlation_properties
+        props = waiting[0][1].correlation_properties
         definition = MessageEventDefinition(name, correlation_properties=props)
         try:
             correlations = definition.calculate_correlations(ENGINE, props, payload)

@@ -22,6 +22,7 @@ from SpiffWorkflow.bpmn.specs.event_definitions.timer import (
 )
 from SpiffWorkflow.bpmn.specs.mixins.events.intermediate_event import EventBasedGateway
 from SpiffWorkflow.bpmn.util import BpmnEvent
+from SpiffWorkflow.bpmn.util import task as _bpmn_task_util
 from SpiffWorkflow.util import task as _task_util
 from SpiffWorkflow.util.task import TaskState
 
@@ -29,9 +30,11 @@ from . import clock
 
 # --------------------------------------------------------------------- 1. iterator depth
 MAX_DEPTH = 10_000_000
-_defaults = list(_task_util.TaskIterator.__init__.__defaults__)
-_defaults[1] = MAX_DEPTH  # (end_at_spec, max_depth, depth_first, task_filter)
-_task_util.TaskIterator.__init__.__defaults__ = tuple(_defaults)
+for _cls in (_task_util.TaskIterator, _bpmn_task_util.BpmnTaskIterator):
+    # defaults: (end_at_spec, max_depth, ...) in both classes
+    _defaults = list(_cls.__init__.__defaults__)
+    _defaults[1] = MAX_DEPTH
+    _cls.__init__.__defaults__ = tuple(_defaults)
 
 
 # ----------------------------------------------------------------- 2. event-based gateway

@@ -71,7 +71,9 @@ def _make_serializer() -> BpmnWorkflowSerializer:
                       lambda v: Decimal(v["value"]), typename="Decimal")
     registry.register(set, lambda v: {"items": sorted(v, key=repr)},
                       lambda v: set(v["items"]), typename="set")
-    registry.register(dict, lambda v: v, lambda v: registry.restore(v["items"]),
+    # The escaped dict's own keys include "typename": restore its values, not the dict itself.
+    registry.register(dict, lambda v: v,
+                      lambda v: {k: registry.restore(x) for k, x in v["items"].items()},
                       typename=ESCAPED)
     # ``register`` keys converters by class; the plain dict must never be converted by it.
     registry.typenames.pop(dict, None)
