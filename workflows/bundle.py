@@ -161,7 +161,7 @@ class _Builder:
             self._guard(name, lambda: parser.add_bpmn_xml(etree.ElementTree(root), filename=name),
                         "could not be read")
         for name, root in self.dmn_docs.items():
-            self._guard(name, lambda: parser.add_dmn_xml(etree.ElementTree(root), filename=name),
+            self._guard(name, lambda: parser.add_dmn_xml(root, filename=name),
                         "could not be read")
 
         main = self._main_process(parser)
