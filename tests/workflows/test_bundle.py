@@ -99,5 +99,6 @@ def test_main_process_choice():
     assert load_bundle(files).main_process_id == "call_main"
     two = {**files, **files_for("timer_p6w.bpmn")}
     assert any("Several executable" in p.message for p in validate_bundle(two))
-    assert load_bundle({**two, "bundle.json": b'{"main": "basic"}'}).main_process_id == "basic"
+    main = load_bundle({**two, "bundle.json": b'{"main": "timer_p6w"}'}).main_process_id
+    assert main == "timer_p6w"
     assert validate_bundle({**two, "bundle.json": b'{"main": "nope"}'})
