@@ -80,3 +80,22 @@ def test_refused_script_names_element_at_deploy():
 def test_check_script():
     assert check_script("x = 1") is None
     assert "starts with" in check_script("x = ().__class__")
+
+
+@pytest.mark.parametrize("status,pupils,allowed", [
+    ("registered_school", 9, True), ("unregistered", 5, False), ("unregistered", 4, True)])
+def test_dmn_cells_run_in_the_sandbox(status, pupils, allowed):
+    from tests.workflows.helpers import BPMN
+    from workflows import Instance, load_bundle
+    bundle = load_bundle({"dmn_rule.bpmn": (BPMN / "dmn_rule.bpmn").read_bytes(),
+                          "dmn_rule.dmn": (BPMN / "dmn_rule.dmn").read_bytes()})
+    inst = Instance.start(bundle, {"provider": {"registration_status": status}, "pupils": pupils})
+    assert inst.is_completed and inst.data["allowed"] is allowed
+
+
+def test_refused_dmn_cell_is_named():
+    from tests.workflows.helpers import BPMN
+    dmn = (BPMN / "dmn_rule.dmn").read_bytes().replace(b"&gt;= 5", b"&gt;= ().__class__")
+    problems = validate_bundle({"dmn_rule.bpmn": (BPMN / "dmn_rule.bpmn").read_bytes(),
+                                "dmn_rule.dmn": dmn})
+    assert [p.element_id for p in problems] == ["rule_big"]
