@@ -36,6 +36,7 @@ KIND_TAG = {
     "and": ("bpmn:parallelGateway", "gateway"),
     "or": ("bpmn:inclusiveGateway", "gateway"),
     "timer": ("bpmn:intermediateCatchEvent", "event"),
+    "msgcatch": ("bpmn:intermediateCatchEvent", "event"),
     "boundary": ("bpmn:boundaryEvent", "event"),
 }
 
@@ -104,8 +105,13 @@ class Process:
     def start(self, id, name, lane, col, row=0, **kw):
         return self.add("start", id, name, lane, col, row, **kw)
 
-    def end(self, id, name, lane, col, row=0, **kw):
-        return self.add("end", id, name, lane, col, row, **kw)
+    def end(self, id, name, lane, col, row=0, terminate=False, **kw):
+        return self.add("end", id, name, lane, col, row, terminate=terminate, **kw)
+
+    def message_catch(self, id, name, lane, col, row=0, *, message, variable=None, parent=None):
+        self.messages.setdefault(message, f"msg_{message}")
+        return self.add("msgcatch", id, name, lane, col, row, parent=parent, message=message,
+                        variable=variable)
 
     def user(self, id, name, lane, col, row=0, *, title, form, due_days=None, due_school_days=None,
              due_on=None, instructions=None, parent=None):
@@ -295,6 +301,8 @@ class Process:
             body.append("<bpmn:extensionElements>" + "".join(ext) + "</bpmn:extensionElements>")
         if n.kind == "script":
             body.append(f"<bpmn:script>{escape(n.attrs['script'])}</bpmn:script>")
+        if n.attrs.get("terminate"):
+            body.append(f'<bpmn:terminateEventDefinition id="{n.id}_def" />')
         if "time_date" in n.attrs:
             body.append('<bpmn:timerEventDefinition><bpmn:timeDate xsi:type="bpmn:tFormalExpression">'
                         f"{escape(n.attrs['time_date'])}</bpmn:timeDate></bpmn:timerEventDefinition>")
@@ -364,6 +372,11 @@ class Process:
             for sid, sp in self.subprocs.items():
                 if sp["lane"] == lane:
                     out.append(f"        <bpmn:flowNodeRef>{sid}</bpmn:flowNodeRef>\n")
+                    # the engine gives a subprocess's children its lane; the reference is explicit
+                    # so that every user task is visibly in a lane
+                    for n in self.nodes.values():
+                        if n.parent == sid:
+                            out.append(f"        <bpmn:flowNodeRef>{n.id}</bpmn:flowNodeRef>\n")
             out.append("      </bpmn:lane>\n")
         out.append("    </bpmn:laneSet>\n")
         for n in self.nodes.values():

@@ -316,7 +316,9 @@ def monitoring_process():
                 doc="Reviews on the cadence of review_cadence.dmn (local practice: every 6 weeks) with "
                     "a reminder before each, an escalation when a review is overdue, next steps before "
                     "the end date, and the end. An extension moves the end date and its reminders. "
-                    "Attendance is recorded by the service, not in this loop.")
+                    "In parallel, each unexplained absence of a pupil with a social worker opens a "
+                    "same-day task for the social worker. Both ends of the review branch terminate the "
+                    "stage (and so the absence branch). Attendance itself is recorded by the service.")
     p.start("monitoring_start", "Placement starts", S, 0)
     p.rule("decide_review_cadence", "Work out the review cadence", S, 1, decision="review_cadence")
     p.script("set_placement_dates", "Set the placement dates", S, 2, script="""
@@ -326,8 +328,9 @@ last_review_date = start_date
 review_count = 0
 monitoring_outcome = 'planned_end'
 """)
-    p.gateway("xor", "review_loop", "", S, 3)
-    p.script("schedule_next_review", "Schedule the next review and the end", S, 4, script="""
+    p.gateway("and", "monitoring_split", "", S, 3)
+    p.gateway("xor", "review_loop", "", S, 4)
+    p.script("schedule_next_review", "Schedule the next review and the end", S, 5, script="""
 next_review_date = iso(date.fromisoformat(last_review_date) + timedelta(days=review_interval_days))
 next_steps_date = iso(date.fromisoformat(end_date) - timedelta(days=next_steps_days_before))
 review_reminder_at = at_nine(date.fromisoformat(next_review_date) - timedelta(days=review_reminder_days_before))
@@ -335,52 +338,53 @@ review_overdue_at = at_nine(add_school_days(date.fromisoformat(next_review_date)
 next_steps_at = at_nine(next_steps_date)
 end_at = at_nine(end_date)
 """)
-    p.gateway("xor", "review_before_end", "Another review before next steps?", S, 5)
-    p.timer("review_reminder", "Review is a week away", S, 6, date_expr="review_reminder_at")
-    p.notify("remind_review", "Remind the school of the review", S, 7, role="school_ap_lead",
+    p.gateway("xor", "review_before_end", "Another review before next steps?", S, 6)
+    p.timer("review_reminder", "Review is a week away", S, 7, date_expr="review_reminder_at")
+    p.notify("remind_review", "Remind the school of the review", S, 8, role="school_ap_lead",
              subject="'A placement review is due in 7 days'",
              body="'Case ' + str(case_id) + ': review ' + str(review_count + 1) + ' is due on ' + next_review_date + '.'")
-    p.user("record_review", "Review the placement", S, 8,
+    p.user("record_review", "Review the placement", S, 9,
            title="Review the placement and record the outcome", form="record_review.json", due_days=7,
            instructions="Review attendance, behaviour and progress with the provider, the pupil and "
                         "the parents, then choose whether the placement continues, is extended, is "
                         "amended or ends now.")
     p.boundary_timer("review_overdue", "Review 5 school days overdue", "record_review",
                      date_expr="review_overdue_at", side="top")
-    p.notify("escalate_overdue_review", "Tell the head teacher", H, 9, role="head_teacher",
+    p.notify("escalate_overdue_review", "Tell the head teacher", H, 10, role="head_teacher",
              subject="'A placement review is overdue'",
              body="'Case ' + str(case_id) + ': the review due on ' + next_review_date + ' has not been recorded.'")
-    p.user("chase_overdue_review", "Chase the overdue review", H, 10,
+    p.user("chase_overdue_review", "Chase the overdue review", H, 11,
            title="Make sure the overdue placement review takes place", form="chase_overdue_review.json",
            due_school_days=2)
-    p.end("overdue_chased", "Review chased", H, 11)
-    p.gateway("xor", "review_outcome_gw", "Review outcome?", S, 9)
-    p.script("record_review_done", "Record the review", S, 9, 2, script="""
+    p.end("overdue_chased", "Review chased", H, 12)
+    p.gateway("xor", "review_outcome_gw", "Review outcome?", S, 10)
+    p.script("record_review_done", "Record the review", S, 10, 2, script="""
 last_review_date = next_review_date
 review_count = review_count + 1
 """)
-    p.script("apply_extension", "Move the end date", S, 10, 2, script="""
+    p.script("apply_extension", "Move the end date", S, 11, 2, script="""
 last_review_date = next_review_date
 review_count = review_count + 1
 end_date = new_end_date
 placement_extended = True
 """)
-    p.script("end_at_review", "Record the early end", S, 10, 0, script="""
+    p.script("end_at_review", "Record the early end", S, 11, 0, script="""
 review_count = review_count + 1
 monitoring_outcome = 'ended_at_review'
 placement_ended_early = True
 """)
-    p.end("ended_at_review", "Placement ended at review", S, 11, 0)
-    p.timer("next_steps_due", "14 days before the end", S, 6, 1, date_expr="next_steps_at")
-    p.user("plan_next_steps", "Plan next steps", S, 7, 1,
+    p.end("ended_at_review", "Placement ended at review", S, 12, 0, terminate=True)
+    p.timer("next_steps_due", "14 days before the end", S, 7, 1, date_expr="next_steps_at")
+    p.user("plan_next_steps", "Plan next steps", S, 8, 1,
            title="Plan the pupil's next steps before the placement ends", form="plan_next_steps.json",
            due_days=14)
-    p.timer("end_date_reached", "End date", S, 8, 1, date_expr="end_at")
-    p.end("planned_end", "Placement ended as planned", S, 8.7, 1)
+    p.timer("end_date_reached", "End date", S, 9, 1, date_expr="end_at")
+    p.end("planned_end", "Placement ended as planned", S, 9.7, 1, terminate=True)
 
     p.flow("monitoring_start", "decide_review_cadence")
     p.flow("decide_review_cadence", "set_placement_dates")
-    p.flow("set_placement_dates", "review_loop")
+    p.flow("set_placement_dates", "monitoring_split")
+    p.flow("monitoring_split", "review_loop")
     p.flow("review_loop", "schedule_next_review")
     p.flow("schedule_next_review", "review_before_end")
     p.flow("review_before_end", "review_reminder", "Yes", "next_review_date <= next_steps_date")
@@ -401,22 +405,25 @@ placement_ended_early = True
     p.flow("plan_next_steps", "end_date_reached")
     p.flow("end_date_reached", "planned_end")
 
-    # Unexplained absence: a non-interrupting event subprocess, so it can happen any number of times.
-    p.event_subprocess("absence_handling", "Unexplained absence", SW)
-    kw = {"parent": "absence_handling"}
-    p.message_start("absence_reported", "Unexplained absence reported", SW, 1, message="unexplained_absence",
-                    variable="absence", **kw)
-    p.gateway("xor", "has_social_worker_gw", "Has a social worker?", SW, 2, **kw)
-    p.notify("tell_social_worker", "Tell the social worker", SW, 3, role="social_worker",
+    # Unexplained absences: a parallel branch waiting for the message, any number of times.
+    p.gateway("xor", "absence_loop", "", SW, 4)
+    p.message_catch("absence_reported", "Unexplained absence reported", SW, 5,
+                    message="unexplained_absence", variable="absence")
+    p.gateway("and", "absence_split", "", SW, 6)
+    p.gateway("xor", "has_social_worker_gw", "Has a social worker?", SW, 7)
+    p.notify("tell_social_worker", "Tell the social worker", SW, 8, role="social_worker",
              subject="'Unexplained absence from alternative provision'",
-             body="'Case ' + str(case_id) + ': the pupil has an unexplained absence from the provider today.'",
-             **kw)
-    p.user("follow_up_absence", "Follow up the absence", SW, 4,
+             body="'Case ' + str(case_id) + ': the pupil has an unexplained absence from the provider today.'")
+    p.user("follow_up_absence", "Follow up the absence", SW, 9,
            title="Follow up the pupil's unexplained absence today", form="follow_up_absence.json",
-           due_days=0, parent="absence_handling")
-    p.end("absence_followed_up", "Absence followed up", SW, 5, **kw)
-    p.end("no_social_worker", "No social worker", SW, 3, 1, **kw)
-    p.flow("absence_reported", "has_social_worker_gw")
+           due_days=0)
+    p.end("absence_followed_up", "Absence followed up", SW, 10)
+    p.end("no_social_worker", "No social worker", SW, 8, 1)
+    p.flow("monitoring_split", "absence_loop")
+    p.flow("absence_loop", "absence_reported")
+    p.flow("absence_reported", "absence_split")
+    p.flow("absence_split", "absence_loop", "Wait for the next")
+    p.flow("absence_split", "has_social_worker_gw")
     p.flow("has_social_worker_gw", "tell_social_worker", "Yes", "pupil['has_social_worker']")
     p.flow("has_social_worker_gw", "no_social_worker", "No", default=True)
     p.flow("tell_social_worker", "follow_up_absence")
