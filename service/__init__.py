@@ -32,6 +32,8 @@ def create_app(config: dict | None = None) -> Flask:
     app.jinja_env.lstrip_blocks = True
 
     database.init_app(app)
+    from .scheduler import install_commit_hook
+    install_commit_hook(app)  # a save that stores an earlier timer wakes the scheduler
     login_manager.init_app(app)
     csrf.init_app(app)
     app.config.setdefault("RATELIMIT_ENABLED", not app.config.get("TESTING"))

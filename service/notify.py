@@ -10,7 +10,7 @@ from sqlalchemy.orm import Session
 
 from workflows import clock
 
-from .models import Case, Notification, OutboxEmail, PupilParent, User, UserRole
+from .models import Case, Notification, OutboxEmail, PupilParent, TaskRecord, User, UserRole
 
 # Which of the case's organisations a role belongs to.
 ROLE_PARTY = {
@@ -35,18 +35,40 @@ def people_in_role(session: Session, case: Case, role: str) -> list[User]:
     return list(session.scalars(stmt))
 
 
+def recipients(session: Session, case: Case, role: str) -> list[User]:
+    """Who hears a notification for `role`: the assignees of the case's open tasks in that lane,
+    if any are assigned; otherwise everyone holding the role for the case."""
+    assignees = list(session.scalars(
+        select(User).join(TaskRecord, TaskRecord.assignee_id == User.id)
+        .where(TaskRecord.case_id == case.id, TaskRecord.state == "open", TaskRecord.role == role,
+               User.active.is_(True)).distinct()))
+    return assignees or people_in_role(session, case, role)
+
+
+def _without_names(case: Case, text: str) -> bool:
+    pupil = case.pupil
+    names = [n for n in (getattr(pupil, "first_name", None), getattr(pupil, "last_name", None)) if n]
+    lowered = (text or "").lower()
+    return not any(len(n) > 1 and n.lower() in lowered for n in names)
+
+
 def deliver_notifications(session: Session, case: Case, notifications) -> int:
+    """One in-app notification and one queued email per recipient, in the caller's transaction."""
     now = clock.now()
     base_url = current_app.config.get("BASE_URL", "") if has_app_context() else ""
     count = 0
     for note in notifications:
         kind = "escalation" if "escalat" in (note.subject or "").lower() else "reminder"
-        for user in people_in_role(session, case, note.role):
-            session.add(Notification(user_id=user.id, case_id=case.id, kind=kind, subject=note.subject,
-                                     body=note.body or "", created_at=now))
+        subject, body = note.subject or "", note.body or ""
+        if not (_without_names(case, subject) and _without_names(case, body)):
+            # Models must not put pupil names in notifications; never let one reach an inbox.
+            subject, body = f"Update on case {case.reference}", "There is an update on this case."
+        for user in recipients(session, case, note.role):
+            session.add(Notification(user_id=user.id, case_id=case.id, kind=kind, subject=subject,
+                                     body=body, created_at=now))
             session.add(OutboxEmail(
-                to_address=user.email, subject=f"{note.subject} ({case.reference})",
-                body=f"{note.body or note.subject}\n\nCase {case.reference}: {base_url}/cases/{case.id}\n",
+                to_address=user.email, subject=f"{subject} ({case.reference})",
+                body=f"{body or subject}\n\nCase {case.reference}: {base_url}/cases/{case.id}\n",
                 created_at=now, next_attempt_at=now,
             ))
             count += 1

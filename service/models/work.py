@@ -49,3 +49,25 @@ class WaitingTimer(Base):
     due_at: Mapped[datetime]
     attempts: Mapped[int] = mapped_column(default=0)
     last_error: Mapped[str | None] = mapped_column(Text)
+
+
+class TimerIncident(Base):
+    """A case whose timers kept failing and was parked after the last retry (shown to admins).
+
+    Kept apart from `waiting_timers` because that projection is rewritten on every save; an
+    incident stays as history once resolved (by an admin's retry, or by the timer firing)."""
+
+    __tablename__ = "timer_incidents"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    case_id: Mapped[int] = mapped_column(ForeignKey("cases.id", ondelete="CASCADE"), index=True)
+    element_ids: Mapped[str] = mapped_column(String(1000), default="")
+    attempts: Mapped[int] = mapped_column(default=0)
+    last_error: Mapped[str | None] = mapped_column(Text)
+    opened_at: Mapped[datetime] = mapped_column(index=True)
+    resolved_at: Mapped[datetime | None] = mapped_column(index=True)
+    resolved_by_id: Mapped[int | None] = mapped_column(ForeignKey("users.id"))
+    resolution: Mapped[str | None] = mapped_column(String(30))  # retried | fired
+
+    case = relationship("Case")
+    resolved_by = relationship("User", foreign_keys=[resolved_by_id])
