@@ -98,7 +98,7 @@ def provider_snapshot(session: Session, provider_id, exclude_case: int | None = 
     return {
         "id": provider.id, "name": provider.name, "registration_status": provider.registration_status,
         "urn": provider.urn, "ukprn": provider.ukprn,
-        "full_time_pupils": session.scalar(full_time) or 0,
+        "current_full_time_pupils": session.scalar(full_time) or 0,
         "last_safeguarding_check": provider.last_safeguarding_check.isoformat()
         if provider.last_safeguarding_check else None,
     }
@@ -164,8 +164,8 @@ def complete_task(session: Session, actor: User | None, task_id: str, data: dict
     instance = load_instance(session, case)
     task = _engine_task(instance, task_id)
     cleaned = _validated_form_data(task, data)
-    if "provider_id" in cleaned:  # a new provider chosen: the model needs its registration
-        cleaned["provider"] = provider_snapshot(session, cleaned["provider_id"], exclude_case=case.id)
+    if cleaned.get("provider_id"):
+        _refresh_chosen_provider(session, case, cleaned)
     try:
         instance.complete(task_id, cleaned, roles=roles)
     except (TaskNotReady, TaskNotFound) as error:
@@ -183,6 +183,20 @@ def complete_task(session: Session, actor: User | None, task_id: str, data: dict
     return case
 
 
+def _refresh_chosen_provider(session: Session, case: Case, cleaned: dict) -> None:
+    """A newly chosen provider's registration comes from the directory, never from what was typed,
+    so the model's registration rule runs on the truth."""
+    provider = session.get(Provider, cleaned["provider_id"])
+    if provider is None or not provider.listed:
+        raise InvalidInput("Choose a provider from the directory",
+                           {"provider_id": "Enter the directory number of a listed provider"})
+    snapshot = provider_snapshot(session, provider.id, exclude_case=case.id)
+    cleaned["provider"] = snapshot
+    cleaned["new_provider_name"] = snapshot["name"]
+    cleaned["new_provider_registration_status"] = snapshot["registration_status"]
+    cleaned["new_provider_full_time_pupils"] = snapshot["current_full_time_pupils"]
+
+
 def _engine_task(instance: Instance, task_id: str):
     try:
         return instance.get_task(task_id)
@@ -191,13 +205,18 @@ def _engine_task(instance: Instance, task_id: str):
 
 
 def _validated_form_data(task, data: dict) -> dict:
+    """Validate against the task's JSON Schema; read-only fields keep the model's values."""
     form = task.form or {}
     schema = form.get("schema") or {"type": "object"}
-    errors = validation.validate(schema, data)
+    properties = schema.get("properties") or {}
+    read_only = {name for name, prop in properties.items() if isinstance(prop, dict) and prop.get("readOnly")}
+    prefill = task.data or {}
+    merged = {k: v for k, v in data.items() if k not in read_only}
+    merged.update({k: prefill[k] for k in read_only if k in prefill})
+    errors = validation.validate(schema, merged)
     if errors:
         raise InvalidInput("Some answers need correcting", errors)
-    allowed = set((schema.get("properties") or {}).keys())
-    return {k: v for k, v in data.items() if not allowed or k in allowed}
+    return {k: v for k, v in merged.items() if k not in read_only and (not properties or k in properties)}
 
 
 def save_draft(session: Session, actor: User, task_id: str, data: dict) -> TaskRecord:

@@ -28,16 +28,27 @@ def field_path(error: ValidationError) -> str:
     return ".".join(path) or "_"
 
 
+def _root_property(schema_root: dict | None, error: ValidationError) -> dict:
+    """The field's own definition in the form (if/then branches carry no title of their own)."""
+    node = schema_root or {}
+    for part in error.absolute_path:
+        node = (node.get("properties") or {}).get(str(part)) if isinstance(node, dict) else None
+        if not isinstance(node, dict):
+            return {}
+    return node
+
+
 def plain_message(error: ValidationError, schema_root: dict | None = None) -> str:
     subschema = error.schema if isinstance(error.schema, dict) else {}
-    label = subschema.get("title", "This field")
+    own = _root_property(schema_root, error)
+    label = subschema.get("title") or own.get("title") or "This field"
     match error.validator:
         case "required":
             return "Enter this information"
         case "enum":
             return f"{label}: choose one of the options"
         case "const":
-            return f"{label}: choose a valid option"
+            return f"{label}: that answer is not allowed here" + (f". {own['description']}" if own.get("description") else "")
         case "oneOf":
             return f"{label}: choose one of the options"
         case "format" if error.validator_value == "date":
@@ -72,5 +83,5 @@ def validate(schema: dict, data) -> dict[str, str]:
     validator = Draft202012Validator(schema, format_checker=FORMAT_CHECKER)
     errors: dict[str, str] = {}
     for error in sorted(validator.iter_errors(data), key=lambda e: list(map(str, e.absolute_path))):
-        errors.setdefault(field_path(error), plain_message(error))
+        errors.setdefault(field_path(error), plain_message(error, schema))
     return errors

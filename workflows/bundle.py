@@ -80,6 +80,8 @@ class Bundle:
                         files: dict | None = None) -> "Bundle":
         """Rebuild from ``spec_state()`` without parsing XML (cheap)."""
         spec, subs = deserialize_specs(state)
+        if forms is None and files:
+            forms = _Builder(files).read_forms_only()
         return cls(state.get("main_process_id") or spec.name, spec, subs,
                    forms=dict(forms or {}), files=dict(files or {}))
 
@@ -188,6 +190,11 @@ class _Builder:
         except Exception as err:
             self.problem(None, f"{what}: {type(err).__name__}: {err}", file)
         return None
+
+    def read_forms_only(self) -> dict:
+        """The bundle's forms, for rebuilding a stored version without parsing its XML."""
+        self._read_forms()
+        return self.forms
 
     def _read_forms(self):
         for name, data in self.files.items():

@@ -61,13 +61,16 @@ def school_days_between(a, b) -> int:
     return count
 
 
-def due_at(start: datetime, kind: str, n: int) -> datetime:
-    """When a task that became ready at ``start`` is due: 17:00 London on the n-th (school) day."""
+def due_at(start: datetime, kind: str, n) -> datetime:
+    """When a task that became ready at ``start`` is due: 17:00 London on the n-th (school) day,
+    or on the date ``n`` itself for kind ``on`` (an ISO date the model computed)."""
     start_day = _as_date(start)
-    if kind == "days":
+    if kind == "on":
+        day = date.fromisoformat(str(n)[:10])
+    elif kind == "days":
         day = start_day + timedelta(days=int(n))
     elif kind == "school_days":
         day = add_school_days(start_day, int(n))
     else:
-        raise ValueError(f"unknown due kind {kind!r} (use 'days' or 'school_days')")
+        raise ValueError(f"unknown due kind {kind!r} (use 'days', 'school_days' or 'on')")
     return datetime.combine(day, DUE_TIME, tzinfo=LONDON)

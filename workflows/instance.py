@@ -138,6 +138,8 @@ class Instance:
             due = ("school_days", int(props["due_school_days"]))
         elif props.get("due_days"):
             due = ("days", int(props["due_days"]))
+        elif props.get("due_on") and task.data.get(props["due_on"]):
+            due = ("on", str(task.data[props["due_on"]]))  # a date the model computed
         fields = ((form or {}).get("schema") or {}).get("properties") or {}
         prefill = {k: task.data[k] for k in fields if k in task.data}
         return TaskView(
