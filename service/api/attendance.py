@@ -1,0 +1,124 @@
+"""The provider's attendance register for a placement (AM and PM sessions).
+
+Codes are those of the School Attendance (Pupil Registration) (England) Regulations 2024. The
+provider records what happened; the school decides whether an absence is authorised. Marks are
+never changed or deleted. An unexplained absence (`N`, `O`) of a pupil with a social worker is
+passed to the case at once as the `unexplained_absence` message, so the model can tell the
+social worker the same day.
+"""
+from __future__ import annotations
+
+from datetime import date
+
+from flask import jsonify
+from sqlalchemy import select
+from sqlalchemy.exc import IntegrityError
+
+from workflows import clock
+
+from .. import access, audit, casework, database, validation
+from ..errors import Conflict, InvalidInput, NotAllowed
+from ..models import AttendanceRecord
+from . import bp, serializers
+from .auth import authenticated
+from .cases import readable_case
+from .inputs import json_body
+
+CATEGORIES = {
+    "present": ["/", "\\", "L"],
+    "attending_elsewhere": ["K", "V", "P", "W", "B", "D"],
+    "authorised_absence": ["C", "C1", "C2", "E", "I", "J1", "M", "R", "S", "T", "X"],
+    "unable_to_attend": ["Q", "Y1", "Y2", "Y3", "Y4", "Y5", "Y6", "Y7"],
+    "unauthorised_absence": ["G", "N", "O", "U"],
+    "administrative": ["Z", "#"],
+}
+CODES = {code: category for category, codes in CATEGORIES.items() for code in codes}
+UNEXPLAINED = {"N", "O"}
+
+ATTENDANCE_SCHEMA = {
+    "$schema": "https://json-schema.org/draft/2020-12/schema",
+    "title": "One session's attendance mark",
+    "type": "object",
+    "required": ["date", "session", "code"],
+    "properties": {
+        "date": {"type": "string", "format": "date", "title": "Date"},
+        "session": {"enum": ["AM", "PM"], "title": "Session"},
+        "code": {"enum": list(CODES), "title": "Attendance code",
+                 "description": "A code of the School Attendance (Pupil Registration) (England) Regulations 2024"},
+        "note": {"type": "string", "maxLength": 2000, "title": "Note"},
+    },
+    "additionalProperties": False,
+}
+
+
+def _check(body: dict) -> dict[str, str]:
+    errors = validation.validate(ATTENDANCE_SCHEMA, body)
+    if "code" in errors and isinstance(body.get("code"), str):
+        errors["code"] = ("Use an attendance code of the 2024 regulations, e.g. / or \\ (present), "
+                          "L, B, I, M, N, O, U")
+    code, session = body.get("code"), body.get("session")
+    if "code" not in errors and "session" not in errors:
+        if code == "/" and session == "PM":
+            errors["code"] = "/ marks the morning session; use \\ for PM"
+        if code == "\\" and session == "AM":
+            errors["code"] = "\\ marks the afternoon session; use / for AM"
+    if "date" not in errors and date.fromisoformat(body["date"]) > clock.today_london():
+        errors["date"] = "You cannot register a session that has not happened yet"
+    return errors
+
+
+@bp.post("/cases/<int:case_id>/attendance")
+@authenticated
+def register_session(user, case_id: int):
+    session = database.session()
+    case = readable_case(session, user, case_id)
+    org = user.organisation
+    if "provider" not in user.roles or org is None or org.type != "provider" or org.id != case.provider_id:
+        raise NotAllowed("Only staff of the pupil's provider can register attendance")
+    body = json_body()
+    errors = _check(body)
+    if errors:
+        raise InvalidInput("The attendance mark has problems", errors)
+    day = date.fromisoformat(body["date"])
+    existing = session.scalar(select(AttendanceRecord).where(
+        AttendanceRecord.case_id == case.id, AttendanceRecord.date == day, AttendanceRecord.session == body["session"]))
+    if existing is not None:
+        raise Conflict(f"The {body['session']} session of {day.isoformat()} is already registered "
+                       f"(code {existing.code}); registers are not overwritten")
+    record = AttendanceRecord(case_id=case.id, date=day, session=body["session"], code=body["code"],
+                              note=body.get("note", ""), recorded_by_id=user.id, recorded_at=clock.now())
+    session.add(record)
+    try:
+        session.flush()
+    except IntegrityError:
+        session.rollback()
+        raise Conflict(f"The {body['session']} session of {day.isoformat()} is already registered") from None
+    audit.record(session, "attendance_recorded", case_id=case.id, actor_id=user.id, date=day.isoformat(),
+                 session=record.session, code=record.code)
+    delivered = None
+    if record.code in UNEXPLAINED and case.pupil.has_social_worker:
+        delivered = casework.deliver_message(
+            session, case.id, "unexplained_absence",
+            {"case_id": case.id, "date": day.isoformat(), "session": record.session}, actor=user)
+    session.commit()
+    body = serializers.attendance(record, CODES[record.code])
+    body["message_delivered"] = delivered
+    response = jsonify(body)
+    response.status_code = 201
+    return response
+
+
+@bp.get("/cases/<int:case_id>/attendance")
+@authenticated
+def list_attendance(user, case_id: int):
+    """The register of a placement, oldest first, for anyone who may see the case."""
+    session = database.session()
+    case = readable_case(session, user, case_id)
+    if access.is_parent_only(user):
+        raise NotAllowed("Ask the school about your child's attendance")
+    rows = session.scalars(select(AttendanceRecord).where(AttendanceRecord.case_id == case.id)
+                           .order_by(AttendanceRecord.date, AttendanceRecord.session))
+    items = [serializers.attendance(r, CODES.get(r.code, "unknown")) for r in rows]
+    audit.record(session, "case_viewed", case_id=case.id, actor_id=user.id, via="api_attendance")
+    session.commit()
+    return jsonify(items)
