@@ -20,7 +20,7 @@ node_modules/.installed: package.json package-lock.json
 	npm ci --no-audit --no-fund --loglevel=error
 	touch $@
 
-$(VENDOR)/.built: node_modules/.installed scripts/vendor-assets.sh
+$(VENDOR)/.built: node_modules/.installed scripts/vendor-assets.sh $(wildcard frontend/*)
 	sh scripts/vendor-assets.sh
 	touch $@
 
