@@ -94,7 +94,7 @@ def register_session(user, case_id: int):
         session.rollback()
         raise Conflict(f"The {body['session']} session of {day.isoformat()} is already registered") from None
     audit.record(session, "attendance_recorded", case_id=case.id, actor_id=user.id, date=day.isoformat(),
-                 session=record.session, code=record.code)
+                 am_pm=record.session, code=record.code)
     delivered = None
     if record.code in UNEXPLAINED and case.pupil.has_social_worker:
         delivered = casework.deliver_message(
