@@ -322,8 +322,9 @@ def _persist(session: Session, case: Case, instance: Instance, actor: User | Non
         case.status = outcome if outcome in OUTCOME_STATUSES else "closed"
         case.closed_at = now
         audit.record(session, "case_" + case.status, case_id=case.id, actor_id=_id(actor))
-    _project_tasks(session, case, instance, now)
-    _project_timers(session, case, instance)
+    with session.no_autoflush:  # one UPDATE of the case per save, at the flush below
+        _project_tasks(session, case, instance, now)
+        _project_timers(session, case, instance)
     try:
         session.flush()
     except StaleDataError as error:
@@ -341,6 +342,8 @@ def _project_tasks(session: Session, case: Case, instance: Instance, now) -> Non
     existing = {t.id: t for t in session.scalars(
         select(TaskRecord).where(TaskRecord.case_id == case.id, TaskRecord.state == "open"))}
     for task_id, record in existing.items():
+        if record.state != "open":  # finished in this transaction (not flushed yet)
+            continue
         if task_id not in ready:
             record.state = "cancelled"  # withdrawn by the model (e.g. a boundary event)
             record.completed_at = now

@@ -1,0 +1,150 @@
+"""The real lifecycle (bpmn/placement) through the real database: the scenarios of the engine-level
+tests replayed through `casework` as the right users, on SQLite and PostgreSQL."""
+from __future__ import annotations
+
+from datetime import timedelta
+
+import pytest
+from sqlalchemy import select
+
+from service import casework, processes, timers
+from service.errors import NotAllowed
+from service.models import AuditEvent, Case, Notification, TaskRecord, User
+from tests.lifecycle.helpers import END, FORM_DATA, START, T0, nine
+from workflows import clock
+
+from .factories import world
+
+REPO_BUNDLE = processes.read_bundle_path(__import__("pathlib").Path(__file__).resolve().parents[2] / "bpmn" / "placement")
+
+LANE_USER = {"school_ap_lead": "lead", "head_teacher": "head", "dsl": "dsl", "senco": "senco",
+             "provider": "provider_staff", "social_worker": "social_worker", "virtual_school": "virtual_school",
+             "la_officer": "la_officer"}
+
+
+@pytest.fixture
+def w(sessions):
+    clock.set(T0)
+    with sessions() as session:
+        people = world(session)
+        processes.deploy(session, REPO_BUNDLE, note="test")
+        session.commit()
+        return {k: v.id for k, v in people.items()}
+
+
+def referral_body(w, **pupil):
+    return {
+        "pupil": {"upn": "B801200005001", "first_name": "Sam", "last_name": "Taylor", "date_of_birth": "2011-05-04",
+                  "year_group": 9, "sen_status": "none", "has_social_worker": False, "looked_after": False,
+                  "fsm_eligible": False, **pupil},
+        "school_id": w["school"], "provider_id": w["provider"], "reason": "behaviour_intervention",
+        "pattern": "part_time", "sessions_per_week": 6, "proposed_start": START.isoformat(),
+        "proposed_end": END.isoformat(), "objectives": "Improve attendance.", "transport_required": False,
+        "social_care_id": w["social_care"] if pupil.get("has_social_worker") else None,
+    }
+
+
+class Case_:
+    """A persisted case driven through casework, one transaction per step."""
+
+    def __init__(self, app, sessions, w, **pupil):
+        self.app, self.sessions, self.w = app, sessions, w
+        with sessions() as session:
+            case = casework.start_case(session, session.get(User, w["lead"]), referral_body(w, **pupil))
+            session.commit()
+            self.id = case.id
+
+    def open(self) -> dict[str, str]:
+        with self.sessions() as session:
+            return {t.element_id: t.role for t in session.scalars(
+                select(TaskRecord).where(TaskRecord.case_id == self.id, TaskRecord.state == "open"))}
+
+    def do(self, element_id: str, **answers):
+        with self.sessions() as session:
+            task = session.scalars(select(TaskRecord).where(
+                TaskRecord.case_id == self.id, TaskRecord.state == "open", TaskRecord.element_id == element_id)).one()
+            user = session.get(User, self.w[LANE_USER[task.role]])
+            casework.complete_task(session, user, task.id, {**FORM_DATA[element_id], **answers})
+            session.commit()
+
+    def fire_at(self, when) -> int:
+        clock.set(when)
+        return timers.run_due_timers(self.app)
+
+    def case(self) -> Case:
+        with self.sessions() as session:
+            case = session.get(Case, self.id)
+            _ = case.data
+            return case
+
+
+def test_plain_pupil_referral_to_destination(app, sessions, w):
+    c = Case_(app, sessions, w)
+    assert c.open() == {"check_provider_suitability": "school_ap_lead"}
+    assert c.case().stage == "Referral and provider suitability"
+    c.do("check_provider_suitability")
+    assert c.open() == {"check_safeguarding": "dsl"}
+    c.do("check_safeguarding")
+    assert c.open() == {"consult_parents": "school_ap_lead"}
+    c.do("consult_parents")
+    assert c.open() == {"decide_placement": "head_teacher"}
+    c.do("decide_placement", decision="approve")
+    c.do("draft_agreement")
+    assert c.open() == {"accept_agreement": "provider"}
+    c.do("accept_agreement")
+    c.do("inform_family")
+    assert c.case().stage == "Placement active"
+    with sessions() as session:  # the LA officer was told of the agreed placement
+        assert session.scalars(select(Notification).where(Notification.user_id == w["la_officer"])).all()
+
+    review = START + timedelta(weeks=6)
+    assert c.fire_at(nine(review - timedelta(days=7)) - timedelta(minutes=1)) == 0
+    assert "record_review" not in c.open()
+    assert c.fire_at(nine(review - timedelta(days=7), 1)) == 1
+    assert c.open() == {"record_review": "school_ap_lead"}
+    c.do("record_review", review_outcome="continue")
+    for _ in range(5):  # the remaining reviews, next steps and the end date, as the timers come due
+        due = c.case().next_timer_at
+        if due is None or c.case().stage != "Placement active":
+            break
+        c.fire_at(due + timedelta(minutes=1))
+        for element in ("record_review", "plan_next_steps"):
+            if element in c.open():
+                c.do(element)
+    if "close_placement" not in c.open():
+        c.fire_at(nine(END, 1))
+    assert c.case().stage == "Closure"
+    c.do("close_placement", destination="further_education")
+    case = c.case()
+    assert case.status == "closed" and case.stage is None and case.closed_at is not None
+    assert case.data["destination"] == "further_education"
+    assert case.data["pupil_assessment"] and case.data["parent_assessment"]
+    assert c.open() == {}
+    with sessions() as session:
+        types = [e.type for e in session.scalars(select(AuditEvent).where(AuditEvent.case_id == c.id)
+                                                 .order_by(AuditEvent.id))]
+        assert types[0] == "case_started" and types[-1] == "case_closed"
+        completed = [e.detail["element_id"] for e in session.scalars(
+            select(AuditEvent).where(AuditEvent.case_id == c.id, AuditEvent.type == "task_completed")
+            .order_by(AuditEvent.id))]
+        assert completed == ["check_provider_suitability", "check_safeguarding", "consult_parents",
+                             "decide_placement", "draft_agreement", "accept_agreement", "inform_family",
+                             "record_review", "record_review", "record_review", "plan_next_steps",
+                             "close_placement"]
+
+
+def test_social_worker_decision_waits_for_meeting_and_roles_are_enforced(app, sessions, w):
+    c = Case_(app, sessions, w, has_social_worker=True)
+    c.do("check_provider_suitability")
+    c.do("check_safeguarding")
+    assert c.open() == {"consult_parents": "school_ap_lead", "consult_social_care": "social_worker"}
+    with sessions() as session:  # the school lead may not answer for social care
+        task = session.scalars(select(TaskRecord).where(TaskRecord.case_id == c.id,
+                                                        TaskRecord.element_id == "consult_social_care")).one()
+        with pytest.raises(NotAllowed):
+            casework.complete_task(session, session.get(User, w["lead"]), task.id, FORM_DATA["consult_social_care"])
+    c.do("consult_parents")
+    c.do("consult_social_care")
+    assert c.open() == {"hold_professionals_meeting": "school_ap_lead"}
+    c.do("hold_professionals_meeting")
+    assert c.open() == {"decide_placement": "head_teacher"}
