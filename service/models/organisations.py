@@ -47,6 +47,8 @@ class Provider(Base):
     contact_email: Mapped[str] = mapped_column(String(200), default="")
     contact_phone: Mapped[str] = mapped_column(String(50), default="")
     description: Mapped[str] = mapped_column(Text, default="")
+    # School census setting type for a provider without a URN/UKPRN: NFE, OOT, OTH or WBP.
+    setting_type: Mapped[str | None] = mapped_column(String(3))
 
     organisation: Mapped[Organisation] = relationship(back_populates="provider")
 
