@@ -39,6 +39,12 @@ FOLDED = {
     "inputSet", "outputSet", "inputEntry", "outputEntry", "inputExpression", "text",
     "extensionElements", "documentation", "incoming", "outgoing",
 }
+# Attributes at their BPMN default mean the same as absent (the modeler drops them on export).
+DEFAULTS = {"cancelActivity": "true", "isInterrupting": "true", "isForCompensation": "false",
+            "parallelMultiple": "false", "isClosed": "false", "completionQuantity": "1",
+            "startQuantity": "1", "gatewayDirection": "Unspecified"}
+# Redundant with the flows' sourceRef/targetRef.
+REDUNDANT_CHILDREN = {"incoming", "outgoing"}
 # Task spec attributes that do not alter what an already completed step did.
 HARMLESS_WHEN_DONE = {"documentation", "bpmn_name", "description", "extensions", "lane", "inputs",
                       "outputs", "data_input_associations", "data_output_associations",
@@ -84,14 +90,15 @@ def _is_unit(el) -> bool:
 def _signature(el) -> str:
     """The element's meaning: tag, attributes and folded children, not its sub-units or layout."""
     parts = [etree.QName(el.tag).localname]
-    parts += [f"@{k}={v}" for k, v in sorted(el.attrib.items()) if k != "id"]
+    parts += [f"@{k}={v}" for k, v in sorted(el.attrib.items())
+              if k != "id" and DEFAULTS.get(k) != v]
     text = (el.text or "").strip()
     if text:
         parts.append(f"#{text}")
     for child in el:
         if not isinstance(child.tag, str) or etree.QName(child.tag).namespace in DI_NAMESPACES:
             continue
-        if _is_unit(child):
+        if _is_unit(child) or etree.QName(child.tag).localname in REDUNDANT_CHILDREN:
             continue
         parts.append("<" + _signature(child) + ">")
     return "".join(parts)
