@@ -231,3 +231,19 @@ def test_every_miwg_model_opens_and_deploys_or_names_its_problems(browser, live)
             outcomes[path.name + " (executable)"] = _deploy_in_browser(page, path.name, runnable)
     print("MIWG:", {k: list(outcomes.values()).count(k) for k in set(outcomes.values())}, outcomes)
     assert _csp_problems(page) == []
+
+
+def test_compare_highlights_changes_on_both_diagrams(browser, live):
+    files = processes.read_bundle_path(LIFECYCLE)
+    v1 = _deploy(live, files)
+    changed = dict(files)
+    changed["monitoring.bpmn"] = files["monitoring.bpmn"].replace(
+        b">review_reminder_at<", b">at_nine(next_review_date)<")
+    v2 = _deploy(live, changed)
+    page = _page(browser, live)
+    page.goto(live["url"] + f"/models/compare?a={v1}&b={v2}")
+    page.wait_for_selector("#model-compare[data-ready=true]", timeout=30000)
+    assert page.locator("#compare-changes tr[data-element-id=review_reminder][data-kind=changed]").count() == 1
+    assert page.locator("#compare-left .djs-element.app-diff-changed[data-element-id=review_reminder]").count() == 1
+    assert page.locator("#compare-right .djs-element.app-diff-changed[data-element-id=review_reminder]").count() == 1
+    assert _csp_problems(page) == []
