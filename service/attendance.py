@@ -110,7 +110,7 @@ _CODES = [
     Code("Y7", UNABLE, "Unable to attend: any other unavoidable cause", True, False),
     Code("G", UNAUTHORISED, "Holiday not granted by the school"),
     Code("N", UNAUTHORISED, "Reason for absence not yet provided"),
-    Code("O", UNAUTHORISED, "Absent in other or unknown circumstances", True),
+    Code("O", UNAUTHORISED, "Absent in other or unknown circumstances"),
     Code("U", UNAUTHORISED, "Arrived in school after registration closed"),
     Code("Z", ADMIN, "Prospective pupil not yet on roll", False, False),
     Code("#", ADMIN, "Planned whole-school closure", False, False),

@@ -16,7 +16,8 @@ from sqlalchemy.exc import IntegrityError
 
 from workflows import clock
 
-from .. import access, audit, casework, database, validation
+from .. import access, audit, database, validation
+from .. import attendance as register
 from ..errors import Conflict, InvalidInput, NotAllowed
 from ..models import AttendanceRecord
 from . import bp, serializers
@@ -79,27 +80,10 @@ def register_session(user, case_id: int):
     errors = _check(body)
     if errors:
         raise InvalidInput("The attendance mark has problems", errors)
-    day = date.fromisoformat(body["date"])
-    existing = session.scalar(select(AttendanceRecord).where(
-        AttendanceRecord.case_id == case.id, AttendanceRecord.date == day, AttendanceRecord.session == body["session"]))
-    if existing is not None:
-        raise Conflict(f"The {body['session']} session of {day.isoformat()} is already registered "
-                       f"(code {existing.code}); registers are not overwritten")
-    record = AttendanceRecord(case_id=case.id, date=day, session=body["session"], code=body["code"],
-                              note=body.get("note", ""), recorded_by_id=user.id, recorded_at=clock.now())
-    session.add(record)
-    try:
-        session.flush()
-    except IntegrityError:
-        session.rollback()
-        raise Conflict(f"The {body['session']} session of {day.isoformat()} is already registered") from None
-    audit.record(session, "attendance_recorded", case_id=case.id, actor_id=user.id, date=day.isoformat(),
-                 am_pm=record.session, code=record.code)
-    delivered = None
-    if record.code in UNEXPLAINED and case.pupil.has_social_worker:
-        delivered = casework.deliver_message(
-            session, case.id, "unexplained_absence",
-            {"case_id": case.id, "date": day.isoformat(), "session": record.session}, actor=user)
+    # The shared register rules (notes, the provider's B/K rule, school days, placement dates) and
+    # alerts (unexplained absence message, LA alert) live in service.attendance.
+    [record] = register.register_marks(session, user, case, [body])
+    delivered = getattr(record, "message_delivered", None)
     session.commit()
     body = serializers.attendance(record, CODES[record.code])
     body["message_delivered"] = delivered

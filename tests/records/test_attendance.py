@@ -64,7 +64,7 @@ def test_each_category_is_registered_and_audited(sessions, env, code, session_na
 
 
 @pytest.mark.parametrize("body,field,fragment", [
-    ({"code": "O"}, "note", "needs one"), ({"code": "V"}, "note", "needs one"), ({"code": "Y1"}, "note", "needs one"),
+    ({"code": "C"}, "note", "needs one"), ({"code": "V"}, "note", "needs one"), ({"code": "Y1"}, "note", "needs one"),
     ({"code": "B", "note": "x"}, "code", "school's code"), ({"code": "K", "note": "x"}, "code", "school's code"),
     ({"code": "/", "session": "PM"}, "code", "morning"), ({"code": "\\", "session": "AM"}, "code", "afternoon"),
     ({"code": "ZZ"}, "code", "2024 regulations"), ({"code": "/", "date": "2025-09-29"}, "date", "not happened"),
