@@ -70,8 +70,10 @@ class TimerScheduler:
     # ------------------------------------------------------------------ the tick
     def tick(self) -> None:
         if not self._tick_lock.acquire(blocking=False):
-            return
+            return  # a tick is running; it re-arms when it ends
         try:
+            if self._stopping.is_set():
+                return
             with self._state:
                 self._hint = None  # this tick's claim query sees everything committed before it
                 self._armed_at = None
@@ -83,11 +85,15 @@ class TimerScheduler:
         except Exception:
             log.exception("scheduler tick failed")
         finally:
-            self._tick_lock.release()
-            self.arm()
+            try:
+                self.arm()  # inside the lock: `stop` waits for it, so it never races the shutdown
+            finally:
+                self._tick_lock.release()
 
     def arm(self) -> None:
         """Wake at the next due time (or at the safety poll, whichever is sooner)."""
+        if self._stopping.is_set():
+            return
         try:
             due = next_due(self.app)
         except Exception:
@@ -97,8 +103,14 @@ class TimerScheduler:
         with self._state:
             when = min(d for d in (due, poll, self._hint) if d is not None)
         self._schedule(when)
+        with self._state:  # an earlier timer noticed while we were reading the database
+            late_hint = self._hint if self._hint is not None and self._hint < when else None
+        if late_hint is not None:
+            self._schedule(late_hint)
 
     def _schedule(self, when: datetime) -> None:
+        if self._stopping.is_set():
+            return
         with self._state:
             self._armed_at = when
         # A wake-up in the past runs at once (misfire_grace_time=None: never dropped).
@@ -111,8 +123,8 @@ class TimerScheduler:
         with self._state:
             if self._armed_at is not None and due >= self._armed_at:
                 return
-            if self._tick_lock.locked():  # the running tick re-arms when it ends; keep the hint
-                self._hint = due if self._hint is None else min(self._hint, due)
+            self._hint = due if self._hint is None else min(self._hint, due)
+            if self._tick_lock.locked():  # the running tick re-arms with the hint when it ends
                 return
         self._schedule(due)
 
@@ -129,6 +141,8 @@ class TimerScheduler:
             log.exception("email delivery failed")
 
     def mail_soon(self) -> None:
+        if self._stopping.is_set():
+            return
         self.scheduler.add_job(self.deliver_mail, "date", id=MAIL_NOW_JOB, replace_existing=True,
                                misfire_grace_time=None, coalesce=True)
 
@@ -143,10 +157,15 @@ class TimerScheduler:
         self._start_listener()
         self.scheduler.start()
 
-    def stop(self, wait: bool = True) -> None:
+    def stop(self) -> None:
+        """Stop after the running tick (if any) has finished and re-armed nothing."""
         self._stopping.set()
-        if self.scheduler.running:
-            self.scheduler.shutdown(wait=wait)
+        with self._tick_lock:
+            if self.scheduler.running:
+                # APScheduler's shutdown holds its job store lock while it waits for running
+                # jobs, so it must never wait for a tick that could still add a job: we hold
+                # the tick lock, so no tick body is running or can start.
+                self.scheduler.shutdown(wait=True)
 
     def _start_listener(self) -> None:
         """On PostgreSQL, LISTEN for saves made by other processes (web workers, the CLI)."""
