@@ -239,6 +239,11 @@ def parse(fields: list[Field], formdata) -> tuple[dict, dict, dict]:
     raw: dict = {}
     data: dict = {}
     errors: dict = {}
+    for f in fields:  # nested objects exist even when empty, so their own `required` is reported
+        parts = f.path.split(".")[:-1]
+        node = data
+        for part in parts:
+            node = node.setdefault(part, {})
     for f in fields:
         if f.kind == "readonly":
             continue

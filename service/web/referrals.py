@@ -11,7 +11,7 @@ from sqlalchemy import select
 from .. import access, casework, database
 from ..errors import InvalidInput, NotAllowed
 from ..models import Organisation
-from ..referrals import REFERRAL_SCHEMA
+from ..referrals import REFERRAL_SCHEMA, validate_referral
 from . import forms_render
 from .tasks import provider_options
 
@@ -120,6 +120,9 @@ def new():
         if school is not None:
             data["school_id"] = school.id
         errors = forms_render.validate(fields, form["schema"], data)
+        for path, message in validate_referral(db, data).items():  # cross-field and directory rules
+            errors.setdefault(path, message)
+        errors = forms_render.friendly_errors(fields, errors)
         errors.update(parse_errors)
         if not errors:
             try:
