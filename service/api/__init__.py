@@ -5,8 +5,9 @@ ServiceError and HTTP errors as JSON for every /api/ path.
 """
 from __future__ import annotations
 
-from flask import Blueprint
+from flask import Blueprint, g
 
+from .. import database
 from ..extensions import login_manager
 from ..web import json_error
 from .auth import Unauthorized
@@ -18,6 +19,14 @@ bp = Blueprint("api", __name__, url_prefix="/api/v1")
 def _no_sign_in_redirect(_state):
     # Flask-Login's login_required must answer 401 for the API, never redirect to the sign-in page.
     login_manager.blueprint_login_views["api"] = None
+
+
+@bp.after_request
+def _remember_token_use(response):
+    # a token's last_used_at is set when it authenticates; keep it even on read-only requests
+    if "api_token" in g and response.status_code < 400:
+        database.session().commit()
+    return response
 
 
 @bp.errorhandler(Unauthorized)

@@ -106,3 +106,22 @@ def test_session_cookie_works_for_reads_but_not_for_changes(app, api, w, body):
 def test_a_bad_token_is_refused_even_with_a_session(app, api, w):
     _sign_in_with_cookie(app, api.client, w["lead"])
     assert api.get("/me", headers={"Authorization": "Bearer wrong"}).status_code == 401
+
+
+def test_flask_login_unauthorized_is_401_not_a_redirect_for_the_api(app):
+    import pytest
+    from werkzeug.exceptions import Unauthorized as HttpUnauthorized
+
+    from service.extensions import login_manager
+    with app.test_request_context("/api/v1/me"):
+        from flask import request
+        assert request.blueprint == "api"
+        with pytest.raises(HttpUnauthorized):
+            login_manager.unauthorized()
+
+
+def test_token_use_is_remembered(api, sessions, w):
+    assert api.get("/me", as_="lead").status_code == 200
+    with sessions() as session:
+        token = session.scalar(select(ApiToken).where(ApiToken.user_id == w["lead"]))
+        assert token.last_used_at is not None
