@@ -6,3 +6,4 @@ from .process_models import bp as process_models; ALL.append(process_models)  # 
 from . import auth, cases, directory, emails, home, inbox, notifications, referrals, tasks  # noqa: E402
 ALL.extend([home.bp, auth.bp, inbox.bp, tasks.bp, cases.bp, referrals.bp, directory.bp, notifications.bp, emails.bp])
 from . import records as placement_records; ALL.append(placement_records.bp)  # noqa: E402 - attendance, register, dashboard, exports
+from . import directory_admin; ALL.append(directory_admin.bp)  # noqa: E402 - /manage/providers (LA officers)
