@@ -204,7 +204,8 @@ def dashboard(rows: list[Row], today: date | None = None) -> dict:
         "destinations": destinations,
         "closed_total": len(closed),
         "average_length": round(sum(lengths) / len(lengths)) if lengths else None,
-        "unauthorised_alerts": None,
+        "awaiting_decision": sum(r.summary.total.awaiting_decision for r in rows),
+        "awaiting_cases": sum(1 for r in rows if r.summary.total.awaiting_decision),
     }
 
 

@@ -258,6 +258,7 @@ def _filters() -> dict:
         *records.DESTINATIONS, "not_recorded") else ""
     out["review"] = args.get("review") if args.get("review") in ("due", "overdue") else ""
     out["week"] = _parse_date(args.get("week"))
+    out["awaiting"] = "1" if args.get("awaiting") == "1" else ""
     out["started_from"] = _parse_date(args.get("started_from"))
     out["started_to"] = _parse_date(args.get("started_to"))
     return out
@@ -266,12 +267,14 @@ def _filters() -> dict:
 def _register_rows(filters: dict) -> list[records.Row]:
     db = database.session()
     cases = records.visible_cases(db, current_user, **{k: v for k, v in filters.items()
-                                                      if k not in ("destination", "review", "week")})
+                                                      if k not in ("destination", "review", "week", "awaiting")})
     rows = records.rows_for(db, cases)
     if filters["destination"]:
         rows = [r for r in rows if r.case.status == "closed" and (r.destination or "not_recorded") == filters["destination"]]
     if filters["review"]:
         rows = [r for r in rows if r.case.status == "open" and records.review_state(r) == filters["review"]]
+    if filters["awaiting"]:
+        rows = [r for r in rows if r.summary.total.awaiting_decision]
     if filters["week"]:
         week = attendance.monday(filters["week"])
         rows = [r for r in rows if records.week_contributors(r, week)]
