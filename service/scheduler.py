@@ -55,7 +55,8 @@ def to_real(when: datetime) -> datetime:
 class TimerScheduler:
     def __init__(self, app: Flask, scheduler, poll_seconds: float | None = None,
                  mail_seconds: float | None = None):
-        self.app = app
+        # The CLI hands us `current_app`, a proxy bound to the main thread: keep the real app.
+        self.app = app._get_current_object() if hasattr(app, "_get_current_object") else app
         self.scheduler = scheduler
         self.poll_seconds = float(poll_seconds or app.config.get("SCHEDULER_SAFETY_POLL_SECONDS", 60))
         self.mail_seconds = float(mail_seconds or app.config.get("MAIL_POLL_SECONDS", 30))
@@ -269,7 +270,11 @@ def wake_soon(app: Flask) -> None:
 
 
 def run_foreground(app: Flask) -> None:
+    if not logging.getLogger().handlers:
+        logging.basicConfig(level=logging.INFO, format="%(asctime)s %(levelname)s %(name)s: %(message)s")
+        logging.getLogger("apscheduler").setLevel(logging.WARNING)  # one line per job run is noise
     scheduler = TimerScheduler(app, BlockingScheduler(timezone="UTC"))
+    app = scheduler.app
     app.extensions["placements.scheduler"] = scheduler
     install_commit_hook(app)
     log.info("scheduler running; Ctrl+C to stop")
