@@ -157,6 +157,9 @@ def load_demo(session: Session, force: bool = False):
         finally:
             clock.reset()
     session.flush()
+    from . import demo_attendance
+    demo_attendance.load(session, rng)  # a term of registers for the active placements
+    session.flush()
     return accounts
 
 
