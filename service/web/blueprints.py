@@ -7,3 +7,4 @@ from . import auth, cases, directory, emails, home, inbox, notifications, referr
 ALL.extend([home.bp, auth.bp, inbox.bp, tasks.bp, cases.bp, referrals.bp, directory.bp, notifications.bp, emails.bp])
 from . import records as placement_records; ALL.append(placement_records.bp)  # noqa: E402 - attendance, register, dashboard, exports
 from . import directory_admin; ALL.append(directory_admin.bp)  # noqa: E402 - /manage/providers (LA officers)
+from . import incidents; ALL.append(incidents.bp)  # noqa: E402 - /incidents: parked timers (admins)
