@@ -12,13 +12,12 @@ from datetime import date
 
 from flask import jsonify
 from sqlalchemy import select
-from sqlalchemy.exc import IntegrityError
 
 from workflows import clock
 
 from .. import access, audit, database, validation
 from .. import attendance as register
-from ..errors import Conflict, InvalidInput, NotAllowed
+from ..errors import InvalidInput, NotAllowed
 from ..models import AttendanceRecord
 from . import bp, serializers
 from .auth import authenticated
@@ -34,7 +33,6 @@ CATEGORIES = {
     "administrative": ["Z", "#"],
 }
 CODES = {code: category for category, codes in CATEGORIES.items() for code in codes}
-UNEXPLAINED = {"N", "O"}
 
 ATTENDANCE_SCHEMA = {
     "$schema": "https://json-schema.org/draft/2020-12/schema",

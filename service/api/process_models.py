@@ -18,7 +18,7 @@ from workflows import BundleInvalid
 
 from .. import access, database, processes
 from ..errors import InvalidInput, NotAllowed
-from ..models import Case, ProcessModel, ProcessVersion
+from ..models import Case, ProcessModel
 from . import bp, serializers
 from .auth import authenticated
 
