@@ -174,7 +174,10 @@ def serve(host: str, port: int, no_scheduler: bool):
     from . import create_app
     app = create_app({"START_SCHEDULER": not no_scheduler})
     click.echo(f"Placements is running on http://{host}:{port}/ (Ctrl+C to stop)")
-    app.run(host=host, port=port, threaded=True, use_reloader=False)
+    # Flask refuses app.run() inside its own CLI; serve with Werkzeug directly (one process, so
+    # exactly one scheduler). For production, run the WSGI app under gunicorn and `placements scheduler`.
+    from werkzeug.serving import run_simple
+    run_simple(host, port, app, threaded=True, use_reloader=False)
 
 
 def main() -> None:
