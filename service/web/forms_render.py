@@ -329,6 +329,10 @@ def required_message(f: Field) -> str:
         return f.hints["error"]
     label = f.label[:1].lower() + f.label[1:]
     label = label.rstrip("?")
+    if f.label.rstrip().endswith("?"):  # a question reads badly after "Enter"
+        if f.kind in ("yes_no", "radios", "select", "checkboxes"):
+            return f"Select an answer to “{f.label.strip()}”"
+        return f"Answer the question “{f.label.strip()}”"
     if f.kind == "yes_no":
         return f"Select yes or no: {f.label.rstrip('?')}"
     if f.kind in ("radios", "select"):

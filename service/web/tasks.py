@@ -72,6 +72,8 @@ def task_fields(db, view):
 def _render(record, view, fields, raw, errors, status=200, notice=None):
     case = record.case
     user = current_user
+    shown = forms_render.raw_from_data([f for f in fields if f.kind == "readonly"], view.data if view else {})
+    raw = {**raw, **shown}  # read-only values always come from the case, never from the form
     components = [(f, forms_render.component(f, raw, errors)) for f in fields]
     return render_template(
         "tasks/task.html", title=record.title, task=record, case=case, view=view, components=components,
@@ -167,7 +169,8 @@ def _completed_message(record) -> str:
 
 def _back(task_id):
     if request.form.get("next") == "inbox":
-        return redirect(url_for("inbox.index", tab=request.args.get("tab", "mine")))
+        tab = request.form.get("tab", "mine")
+        return redirect(url_for("inbox.index", tab=tab if tab in ("mine", "team") else "mine"))
     return redirect(url_for("tasks.show", task_id=task_id))
 
 

@@ -36,6 +36,7 @@ def test_each_widget_type_is_rendered(app, w, sessions, sign_in):
     assert 'name="contact_date-day"' in body and 'name="contact_date-year"' in body
     assert 'id="hours" name="hours"' in body and 'inputmode="numeric"' in body
     assert "Registered school: allowed" in body  # a read-only value from the case
+
     assert "<li>Check the attendance record</li>" in body and "<strong>latest</strong>" in body
     assert 'name="lock_version"' in body and 'name="csrf_token"' in body
     assert "Case AP-" in body and "B801200005001" in body  # the case summary beside the form
@@ -51,8 +52,9 @@ def test_empty_submit_shows_the_error_summary(app, w, sessions, sign_in):
     assert "govuk-error-summary" in body and "There is a problem" in body
     assert 'href="#summary"' in body and 'href="#contact_date-day"' in body and 'href="#risk"' in body
     assert "Enter summary of needs" in body and "Select risk level" in body
-    assert "Select yes or no: Have the parents been told" in body
+    assert "Select an answer to “Have the parents been told?”" in body
     assert 'class="govuk-error-message"' in body
+    assert "Registered school: allowed" in body  # read-only values survive a failed submit
     assert "<title>Error: " in body
 
 
