@@ -315,8 +315,12 @@ def _persist(session: Session, case: Case, instance: Instance, actor: User | Non
     case.updated_at = now
     if case.data.get("provider_id") and case.data["provider_id"] != case.provider_id:
         case.provider_id = case.data["provider_id"]
-    if isinstance(case.data.get("proposed_end"), str):
-        case.end_date = date.fromisoformat(case.data["proposed_end"][:10])
+    for key in ("end_date", "proposed_end"):  # the agreed (or extended) end, else the proposed one
+        if isinstance(case.data.get(key), str) and len(case.data[key]) >= 10:
+            case.end_date = date.fromisoformat(case.data[key][:10])
+            break
+    if isinstance(case.data.get("start_date"), str) and len(case.data["start_date"]) >= 10:
+        case.start_date = date.fromisoformat(case.data["start_date"][:10])
     if instance.is_completed and case.status == "open":
         outcome = case.data.get("outcome")
         case.status = outcome if outcome in OUTCOME_STATUSES else "closed"

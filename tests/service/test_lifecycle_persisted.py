@@ -148,3 +148,57 @@ def test_social_worker_decision_waits_for_meeting_and_roles_are_enforced(app, se
     assert c.open() == {"hold_professionals_meeting": "school_ap_lead"}
     c.do("hold_professionals_meeting")
     assert c.open() == {"decide_placement": "head_teacher"}
+
+
+def _to_active(c: Case_) -> None:
+    for element in ("check_provider_suitability", "check_safeguarding", "consult_parents"):
+        c.do(element)
+    c.do("decide_placement", decision="approve")
+    for element in ("draft_agreement", "accept_agreement", "inform_family"):
+        c.do(element)
+    assert c.case().stage == "Placement active"
+
+
+def test_decline_ends_the_case_as_declined_with_reason(app, sessions, w):
+    c = Case_(app, sessions, w)
+    for element in ("check_provider_suitability", "check_safeguarding", "consult_parents"):
+        c.do(element)
+    c.do("decide_placement", decision="decline", decline_reason="A part-time timetable at school instead.")
+    case = c.case()
+    assert case.status == "declined" and c.open() == {}
+    assert case.data["decline_reason"] == "A part-time timetable at school instead."
+    with sessions() as session:
+        assert session.get(Case, c.id).next_timer_at is None
+
+
+def test_placement_breakdown_message_goes_to_closure(app, sessions, w):
+    c = Case_(app, sessions, w)
+    _to_active(c)
+    with sessions() as session:
+        assert casework.deliver_message(session, c.id, "placement_breakdown",
+                                        {"case_id": c.id, "reason": "Provider closed"}) is True
+        session.commit()
+    assert c.case().stage == "Closure"
+    assert c.open() == {"close_placement": "school_ap_lead"}
+    with sessions() as session:  # no review timers are left behind
+        case = session.get(Case, c.id)
+        assert case.next_timer_at is None
+    c.do("close_placement", destination="other_school")
+    assert c.case().status == "closed" and c.case().data["monitoring_outcome"] == "breakdown"
+    with sessions() as session:  # a closed case takes no more messages
+        assert casework.deliver_message(session, c.id, "placement_breakdown", {"case_id": c.id}) is False
+
+
+def test_review_extend_moves_the_end_timers(app, sessions, w):
+    c = Case_(app, sessions, w)
+    _to_active(c)
+    review = START + timedelta(weeks=6)
+    c.fire_at(nine(review - timedelta(days=7), 1))
+    new_end = END + timedelta(weeks=4)
+    c.do("record_review", review_outcome="extend", new_end_date=new_end.isoformat())
+    case = c.case()
+    assert case.end_date == new_end and case.data["end_at"] == nine(new_end).isoformat()
+    assert case.data["next_steps_at"] == nine(new_end - timedelta(days=14)).isoformat()
+    # nothing ends at the old end date: the stage waits for the new one
+    c.fire_at(nine(END, 1))
+    assert c.case().stage == "Placement active" and "close_placement" not in c.open()
