@@ -64,6 +64,8 @@ def run_due_timers(app: Flask, now: datetime | None = None, limit: int | None = 
                 with app.app_context():
                     fired = casework.fire_timers(session, case_id)
                     case = session.get(Case, case_id)
+                    if case.status != "open":
+                        case.next_timer_at = None  # closed elsewhere: never claim it again
                     if (not fired and case.status == "open" and case.next_timer_at is not None
                             and case.next_timer_at < moment):
                         raise TimerStuck(f"a timer was due at {case.next_timer_at.isoformat()} "
@@ -80,7 +82,9 @@ def run_due_timers(app: Flask, now: datetime | None = None, limit: int | None = 
 
 def _claim(session: Session, moment: datetime) -> int | None:
     # Strictly before, as the engine compares (`due < now`): a timer is due the instant after.
-    stmt = (select(Case.id).where(Case.next_timer_at < moment, Case.status == "open")
+    # No `status = 'open'` here: a closed case has no next timer (casework._project_timers), and
+    # that filter makes SQLite pick the status index and sort every open case.
+    stmt = (select(Case.id).where(Case.next_timer_at < moment)
             .order_by(Case.next_timer_at).limit(1))
     if session.get_bind().dialect.name == "postgresql":
         stmt = stmt.with_for_update(skip_locked=True)
@@ -122,8 +126,7 @@ def _record_failure(sessions, case_id: int, error: Exception, moment: datetime) 
 def next_due(app: Flask) -> datetime | None:
     sessions = app.extensions["placements.sessions"]
     with sessions() as session:
-        return session.scalar(select(Case.next_timer_at).where(Case.status == "open",
-                                                               Case.next_timer_at.is_not(None))
+        return session.scalar(select(Case.next_timer_at).where(Case.next_timer_at.is_not(None))
                               .order_by(Case.next_timer_at).limit(1))
 
 

@@ -321,3 +321,15 @@ def test_a_pupil_name_in_a_notification_never_reaches_an_email(app, sessions, w)
     [email] = _emails(sessions)
     assert "Sam" not in email.subject + email.body and "Taylor" not in email.subject + email.body
     assert count(sessions, TimerIncident) == 0
+
+
+def test_a_case_closed_elsewhere_with_a_stale_next_timer_is_dropped_not_looped(app, sessions, w):
+    case_id = start_case(sessions, w, "timer_wait")
+    with sessions() as session:
+        session.get(Case, case_id).status = "withdrawn"  # next_timer_at left behind
+        session.commit()
+    clock.travel(timedelta(hours=2))
+    assert timers.run_due_timers(app) == 0
+    with sessions() as session:
+        assert session.get(Case, case_id).next_timer_at is None
+    assert notes(sessions) == []
