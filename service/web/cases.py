@@ -70,9 +70,11 @@ def show(case_id):
         .order_by(AuditEvent.at.desc(), AuditEvent.id.desc())).all()
     people = _names(db, events)
     timeline = [describe(event, actor, people) for event, actor in events]
+    from .records import case_records_context
     return render_template("cases/show.html", title=f"Case {case.reference}", case=case, open_tasks=open_tasks,
                            timeline=timeline, data=case.data or {},
-                           can_work=lambda role: access.can_work_task(user, case, role))
+                           can_work=lambda role: access.can_work_task(user, case, role),
+                           **case_records_context(db, case))
 
 
 def _names(db, events) -> dict[int, str]:

@@ -144,6 +144,8 @@ def unread_count(user) -> int:
 def nav_items() -> list[dict]:
     endpoint = request.endpoint or ""
     section = endpoint.split(".")[0]
+    if section == "records":  # two menu entries live in one blueprint
+        section = "records_dashboard" if endpoint == "records.dashboard" else "records_register"
     items = []
 
     def add(text, target, sections, html=None):
@@ -171,6 +173,17 @@ def nav_items() -> list[dict]:
             html = Markup('Notifications <span class="app-count" aria-hidden="true">{n}</span>'
                           '<span class="govuk-visually-hidden"> ({n} unread)</span>').format(n=unread)
         add(label, "notifications.index", {"notifications"}, html)
+        staff = user.roles - {"parent", "admin", "process_owner"}
+        if staff & {"school_ap_lead", "head_teacher", "dsl", "senco", "la_officer"}:
+            add("Dashboard", "records.dashboard", {"records_dashboard"})
+        if staff:
+            add("Register", "records.register", {"records_register"})
+        if user.roles & {"la_officer", "admin"}:
+            add("Manage providers", "directory_admin.index", {"directory_admin"})
+        if "process_owner" in user.roles:
+            add("Process models", "process_models.index", {"process_models"})
+        if "admin" in user.roles:
+            add("Timer incidents", "incidents.index", {"incidents"})
         if user.roles & {"admin", "la_officer"}:
             add("Emails", "emails.index", {"emails"})
         add("Sign out", "auth.sign_out", {"auth_out"})
