@@ -6,7 +6,7 @@ VENDOR := service/static/vendor
 DATABASE_URL ?=
 PG_TEST_URL ?= postgresql://postgres@127.0.0.1:5432/test
 
-.PHONY: run test install assets db demo serve test-sqlite test-postgres bench clean chromium
+.PHONY: run test install assets db demo serve test-sqlite test-postgres bench clean chromium screenshots
 
 $(BIN)/.installed: pyproject.toml
 	$(PYTHON) -m venv $(VENV)
@@ -49,3 +49,6 @@ bench: install
 
 clean:
 	rm -rf $(VENV) node_modules $(VENDOR) instance .pytest_cache
+
+screenshots: install
+	UPDATE_SCREENSHOTS=1 $(BIN)/pytest -q -p no:cacheprovider tests/browser

@@ -22,11 +22,12 @@ from service import create_app, migrate, processes  # noqa: E402
 from service.models import Provider  # noqa: E402
 
 from ..service.factories import PASSWORD, org, user  # noqa: E402
+from .shots import screenshot_folder  # noqa: E402
 
 pytestmark = pytest.mark.browser
 
 REPO = Path(__file__).resolve().parents[2]
-SHOTS = REPO / "docs" / "screenshots"
+SHOTS = screenshot_folder()
 CHROMIUM = "/usr/bin/chromium"
 ARGS = ["--headless", "--no-sandbox", "--disable-gpu", "--disable-background-networking",
         "--disable-component-update", "--disable-sync", "--no-first-run"]

@@ -25,11 +25,12 @@ from workflows import clock  # noqa: E402
 
 from ..records.helpers import at, setup_world, start_active_case  # noqa: E402
 from ..service.factories import PASSWORD  # noqa: E402
+from .shots import screenshot_folder  # noqa: E402
 
 pytestmark = pytest.mark.browser
 
 REPO = Path(__file__).resolve().parents[2]
-SHOTS = REPO / "docs" / "screenshots"
+SHOTS = screenshot_folder()
 CHROMIUM = "/usr/bin/chromium"
 ARGS = ["--headless", "--no-sandbox", "--disable-gpu", "--disable-background-networking",
         "--disable-component-update", "--disable-sync", "--no-first-run"]
