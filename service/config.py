@@ -37,6 +37,8 @@ def from_environment() -> dict:
         "SESSION_COOKIE_SAMESITE": "Lax",
         "REMEMBER_COOKIE_HTTPONLY": True,
         "REMEMBER_COOKIE_SAMESITE": "Lax",
+        # The process model new referrals start (its main process id).
+        "DEFAULT_PROCESS_MODEL": os.environ.get("PLACEMENTS_PROCESS_MODEL", "placement"),
         "SCHEDULER_ENABLED": _bool("SCHEDULER_ENABLED", True),
         "SCHEDULER_SAFETY_POLL_SECONDS": int(os.environ.get("SCHEDULER_SAFETY_POLL_SECONDS", "60")),
         "SMTP_HOST": os.environ.get("SMTP_HOST", ""),

@@ -16,7 +16,7 @@ from .inputs import choice_arg, int_arg, json_body, paged_response, paging
 
 
 def default_model() -> str:
-    return current_app.config.get("DEFAULT_PROCESS_MODEL") or casework.DEFAULT_MODEL
+    return current_app.config["DEFAULT_PROCESS_MODEL"]
 
 
 def readable_case(session, user, case_id: int) -> Case:

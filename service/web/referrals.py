@@ -127,7 +127,7 @@ def new():
         if not errors:
             try:
                 case = casework.start_case(db, current_user, data,
-                                           model_key=current_app.config.get("REFERRAL_MODEL", "placement"))
+                                           model_key=current_app.config["DEFAULT_PROCESS_MODEL"])
                 db.commit()
                 flash(f"Referral made. The case reference is {case.reference}.", "success")
                 return redirect(url_for("cases.show", case_id=case.id))

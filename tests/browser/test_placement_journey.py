@@ -44,7 +44,7 @@ def _free_port() -> int:
 def server(tmp_path_factory):
     db = tmp_path_factory.mktemp("browser") / "browser.sqlite"
     app = create_app({"TESTING": True, "SQLALCHEMY_DATABASE_URI": f"sqlite:///{db}", "SECRET_KEY": "browser-test",
-                      "WTF_CSRF_ENABLED": True, "RATELIMIT_ENABLED": False, "REFERRAL_MODEL": "placement"})
+                      "WTF_CSRF_ENABLED": True, "RATELIMIT_ENABLED": False, "DEFAULT_PROCESS_MODEL": "placement"})
     migrate.upgrade(app.extensions["placements.engine"])
     processes._cache.clear()
     with app.extensions["placements.sessions"]() as session:

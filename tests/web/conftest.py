@@ -16,7 +16,7 @@ BUNDLE = Path(__file__).parent / "bundles" / "webmini"
 
 @pytest.fixture
 def app(make_app):
-    return make_app(REFERRAL_MODEL="webmini")
+    return make_app(DEFAULT_PROCESS_MODEL="webmini")
 
 
 @pytest.fixture

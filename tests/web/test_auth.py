@@ -54,7 +54,7 @@ def test_next_redirect_is_kept_on_site(app, w, sessions):
 
 
 def test_login_is_rate_limited(make_app, w):
-    app = make_app(REFERRAL_MODEL="webmini", RATELIMIT_ENABLED=True, LOGIN_RATE_LIMIT="3 per minute")
+    app = make_app(DEFAULT_PROCESS_MODEL="webmini", RATELIMIT_ENABLED=True, LOGIN_RATE_LIMIT="3 per minute")
     client = app.test_client()
     codes = [client.post("/sign-in", data={"email": "x@example.org", "password": "no"}).status_code
              for _ in range(4)]
@@ -63,7 +63,7 @@ def test_login_is_rate_limited(make_app, w):
 
 
 def test_csrf_is_enforced(make_app, w, sessions):
-    app = make_app(REFERRAL_MODEL="webmini", WTF_CSRF_ENABLED=True)
+    app = make_app(DEFAULT_PROCESS_MODEL="webmini", WTF_CSRF_ENABLED=True)
     client = app.test_client()
     email = email_of(sessions, w["lead"])
     refused = client.post("/sign-in", data={"email": email, "password": PASSWORD})
