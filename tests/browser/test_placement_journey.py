@@ -7,37 +7,27 @@ lifecycle bundle from bpmn/placement. Screenshots go to docs/screenshots/.
 from __future__ import annotations
 
 import re
-import socket
-import threading
 from pathlib import Path
 
 import pytest
 
 pytest.importorskip("playwright")
 from axe_playwright_python.sync_playwright import Axe  # noqa: E402
-from playwright.sync_api import expect, sync_playwright  # noqa: E402
-from werkzeug.serving import make_server  # noqa: E402
+from playwright.sync_api import expect  # noqa: E402
 
 from service import create_app, migrate, processes  # noqa: E402
 from service.models import Provider  # noqa: E402
 
-from ..service.factories import PASSWORD, org, user  # noqa: E402
+from ..service.factories import org, user  # noqa: E402
+from .conftest import csp_errors, serving  # noqa: E402
+from .conftest import sign_in as sign_in_as  # noqa: E402
 from .shots import screenshot_folder  # noqa: E402
 
 pytestmark = pytest.mark.browser
 
 REPO = Path(__file__).resolve().parents[2]
 SHOTS = screenshot_folder()
-CHROMIUM = "/usr/bin/chromium"
-ARGS = ["--headless", "--no-sandbox", "--disable-gpu", "--disable-background-networking",
-        "--disable-component-update", "--disable-sync", "--no-first-run"]
 EMAILS = {"lead": "lead@oak.example", "dsl": "dsl@oak.example", "head": "head@oak.example"}
-
-
-def _free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
 
 
 @pytest.fixture(scope="module")
@@ -60,33 +50,8 @@ def server(tmp_path_factory):
         processes.deploy(session, processes.read_bundle_path(REPO / "bpmn" / "placement"), note="browser test")
         session.commit()
         provider_id = provider.id
-    port = _free_port()
-    httpd = make_server("127.0.0.1", port, app, threaded=True)
-    thread = threading.Thread(target=httpd.serve_forever, daemon=True)
-    thread.start()
-    yield {"url": f"http://127.0.0.1:{port}", "provider_id": provider_id}
-    httpd.shutdown()
-    app.extensions["placements.engine"].dispose()
-
-
-@pytest.fixture(scope="module")
-def browser():
-    if not Path(CHROMIUM).exists():
-        pytest.skip("Debian Chromium is not installed (apt-get install chromium)")
-    with sync_playwright() as p:
-        chromium = p.chromium.launch(executable_path=CHROMIUM, args=ARGS)
-        yield chromium
-        chromium.close()
-
-
-@pytest.fixture
-def page(browser):
-    context = browser.new_context(viewport={"width": 1280, "height": 900})
-    page = context.new_page()
-    page.console_problems = []
-    page.on("console", lambda m: page.console_problems.append(m.text) if m.type == "error" else None)
-    yield page
-    context.close()
+    with serving(app) as url:
+        yield {"url": url, "provider_id": provider_id}
 
 
 def assert_accessible(page, name):
@@ -95,11 +60,7 @@ def assert_accessible(page, name):
 
 
 def sign_in(page, base, who):
-    page.goto(base + "/sign-out")
-    page.goto(base + "/sign-in")
-    page.fill("#email", EMAILS[who])
-    page.fill("#password", PASSWORD)
-    page.get_by_role("button", name="Sign in").click()
+    sign_in_as(page, base, EMAILS[who])
     expect(page.get_by_role("heading", name="Inbox")).to_be_visible()
 
 
@@ -232,5 +193,4 @@ def test_placement_from_referral_to_approval(server, page):
     expect(page.locator(".bjs-powered-by")).to_be_visible()  # the bpmn.io watermark stays
     page.screenshot(path=str(SHOTS / "case.png"), full_page=True)
     assert_accessible(page, "case")
-    csp = [m for m in page.console_problems if "Content Security Policy" in m]
-    assert not csp, csp
+    assert not csp_errors(page), csp_errors(page)

@@ -8,38 +8,24 @@ driven to 'Placement active' through the deployed lifecycle, and the clock is fi
 """
 from __future__ import annotations
 
-import socket
-import threading
 from datetime import date
-from pathlib import Path
 
 import pytest
 
 pytest.importorskip("playwright")
-from playwright.sync_api import expect, sync_playwright  # noqa: E402
-from werkzeug.serving import make_server  # noqa: E402
+from playwright.sync_api import expect  # noqa: E402
 
 from service import create_app, migrate, processes  # noqa: E402
 from service.models import User  # noqa: E402
 from workflows import clock  # noqa: E402
 
 from ..records.helpers import at, setup_world, start_active_case  # noqa: E402
-from ..service.factories import PASSWORD  # noqa: E402
+from .conftest import csp_errors, serving, sign_in  # noqa: E402
 from .shots import screenshot_folder  # noqa: E402
 
 pytestmark = pytest.mark.browser
 
-REPO = Path(__file__).resolve().parents[2]
 SHOTS = screenshot_folder()
-CHROMIUM = "/usr/bin/chromium"
-ARGS = ["--headless", "--no-sandbox", "--disable-gpu", "--disable-background-networking",
-        "--disable-component-update", "--disable-sync", "--no-first-run"]
-
-
-def _free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
 
 
 @pytest.fixture
@@ -55,38 +41,8 @@ def server(tmp_path):
     with sessions() as session:
         emails = {k: session.get(User, w[k]).email for k in ("provider_staff", "head", "lead")}
     clock.set(at(date(2025, 9, 26)))
-    port = _free_port()
-    httpd = make_server("127.0.0.1", port, app, threaded=True)
-    thread = threading.Thread(target=httpd.serve_forever, daemon=True)
-    thread.start()
-    yield {"url": f"http://127.0.0.1:{port}", "case_id": case_id, "emails": emails, "provider_id": w["provider"]}
-    httpd.shutdown()
-    app.extensions["placements.engine"].dispose()
-
-
-@pytest.fixture
-def page():
-    if not Path(CHROMIUM).exists():
-        pytest.skip("Debian Chromium is not installed (apt-get install chromium)")
-    with sync_playwright() as p:
-        browser = p.chromium.launch(executable_path=CHROMIUM, args=ARGS)
-        context = browser.new_context(viewport={"width": 1280, "height": 900})
-        page = context.new_page()
-        page.csp_problems = []
-        page.on("console", lambda m: page.csp_problems.append(m.text)
-                if m.type == "error" and "Content Security Policy" in m.text else None)
-        yield page
-        context.close()
-        browser.close()
-
-
-def sign_in(page, base, email):
-    page.goto(base + "/sign-out")
-    page.goto(base + "/sign-in")
-    page.fill("#email", email)
-    page.fill("#password", PASSWORD)
-    page.get_by_role("button", name="Sign in").click()
-    page.wait_for_load_state()
+    with serving(app) as url:
+        yield {"url": url, "case_id": case_id, "emails": emails, "provider_id": w["provider"]}
 
 
 def test_register_week_authorise_and_drill_down(server, page):
@@ -136,4 +92,4 @@ def test_register_week_authorise_and_drill_down(server, page):
     page.get_by_role("link", name=f"AP-{case_id:05d}").click()
     expect(page.get_by_role("heading", level=1, name="Placement record")).to_be_visible()
     expect(page.locator("body")).to_contain_text("1 authorised and 1 unauthorised absences, 1 waiting")
-    assert page.csp_problems == []
+    assert csp_errors(page) == []
