@@ -19,10 +19,17 @@ from datetime import date, datetime
 from decimal import Decimal
 from types import ModuleType
 
-from SpiffWorkflow.bpmn.serializer.default.workflow import TaskConverter
+from SpiffWorkflow.bpmn.serializer.default.workflow import (
+    BpmnSubWorkflowConverter,
+    BpmnWorkflowConverter,
+    TaskConverter,
+)
 from SpiffWorkflow.bpmn.serializer.workflow import VERSION, BpmnWorkflowSerializer
 from SpiffWorkflow.spiff.serializer.config import SPIFF_CONFIG
+from SpiffWorkflow.bpmn.workflow import BpmnWorkflow
+from SpiffWorkflow.bpmn.util.subworkflow import BpmnSubWorkflow
 from SpiffWorkflow.task import Task
+from SpiffWorkflow.util.deep_merge import DeepMerge
 
 from .scripting import ENGINE
 
@@ -44,24 +51,74 @@ def convert_data(registry, obj):
 
 
 class _TaskConverter(TaskConverter):
-    """The library's task converter, with task data passed through ``convert_data``."""
+    """The library's task converter, with task data passed through ``convert_data``.
+
+    Written out rather than calling ``super().to_dict``: that converts ``internal_data`` through
+    the registry only for it to be replaced here."""
 
     def to_dict(self, task):
-        dct = super().to_dict(task)
         reg = self.registry
-        dct["internal_data"] = convert_data(reg, task.internal_data)
-        dct["data"] = convert_data(reg, dct["data"])
-        if dct["delta"]:
-            dct["delta"] = {
-                "updates": convert_data(reg, dct["delta"]["updates"]),
-                "deletions": list(dct["delta"]["deletions"]),
+        parent = task.parent
+        if parent is None:
+            data, delta = convert_data(reg, task.data), {}
+        else:
+            data = {}
+            delta = {
+                "updates": convert_data(reg, DeepMerge.get_updated_keys(parent.data, task.data)),
+                "deletions": list(DeepMerge.get_deleted_keys(parent.data, task.data)),
             }
+        return {
+            "id": str(task.id),
+            "parent": str(task._parent) if parent is not None else None,
+            "children": [str(child) for child in task._children],
+            "last_state_change": task.last_state_change,
+            "state": task.state,
+            "task_spec": task.task_spec.name,
+            "triggered": task.triggered,
+            "internal_data": convert_data(reg, task.internal_data),
+            "data": data,
+            "delta": delta,
+        }
+
+
+class _InstanceConverter(BpmnWorkflowConverter):
+    """The top workflow without its spec and subprocess specs: those are stored once per version
+    (``serialize_specs``), and converting them on every save only to drop them was ~40% of a dump.
+    Workflow data goes through ``convert_data`` (once)."""
+
+    def to_dict(self, workflow):
+        dct = _workflow_dict(self, workflow)
+        dct["subprocesses"] = self.mapping_to_dict(workflow.subprocesses)
+        dct["bpmn_events"] = self.registry.convert(workflow.bpmn_events)
         return dct
+
+
+class _SubWorkflowConverter(BpmnSubWorkflowConverter):
+    def to_dict(self, workflow):
+        dct = _workflow_dict(self, workflow)
+        dct["parent_task_id"] = str(workflow.parent_task_id)
+        dct["spec"] = workflow.spec.name
+        return dct
+
+
+def _workflow_dict(converter, workflow) -> dict:
+    """``WorkflowConverter.to_dict`` with the data converted by ``convert_data``."""
+    return {
+        "data": convert_data(converter.registry, workflow.data),
+        "correlations": workflow.correlations,
+        "last_task": str(workflow.last_task.id) if workflow.last_task is not None else None,
+        "success": workflow.success,
+        "completed": workflow.completed,
+        "tasks": converter.mapping_to_dict(workflow.tasks),
+        "root": str(workflow.task_tree.id),
+    }
 
 
 def _make_serializer() -> BpmnWorkflowSerializer:
     config = dict(SPIFF_CONFIG)
     config[Task] = _TaskConverter
+    config[BpmnWorkflow] = _InstanceConverter
+    config[BpmnSubWorkflow] = _SubWorkflowConverter
     registry = BpmnWorkflowSerializer.configure(config)
     registry.register(date, lambda v: {"value": v.isoformat()},
                       lambda v: date.fromisoformat(v["value"]), typename="date")
@@ -105,13 +162,7 @@ def deserialize_specs(state: dict):
 # -------------------------------------------------------------------------------- instances
 def dump_instance(wf) -> dict:
     """The instance's JSON-able state, without its spec (the bundle version holds that)."""
-    dct = SERIALIZER.to_dict(wf)
-    dct.pop("spec", None)
-    dct.pop("subprocess_specs", None)
-    dct["data"] = convert_data(REGISTRY, wf.data)
-    for sp_id, sp in wf.subprocesses.items():
-        if str(sp_id) in dct["subprocesses"]:
-            dct["subprocesses"][str(sp_id)]["data"] = convert_data(REGISTRY, sp.data)
+    dct = SERIALIZER.to_dict(wf)  # _InstanceConverter: no spec, data through convert_data
     dct[VERSION_KEY] = VERSION
     return dct
 
