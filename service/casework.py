@@ -7,8 +7,8 @@ from __future__ import annotations
 
 from datetime import date
 
-from sqlalchemy import func, select
-from sqlalchemy.orm import Session
+from sqlalchemy import delete, func, select
+from sqlalchemy.orm import Session, undefer
 from sqlalchemy.orm.exc import StaleDataError
 
 from workflows import EngineError, Instance, TaskNotFound, TaskNotReady, WrongLane, clock
@@ -106,10 +106,13 @@ def provider_snapshot(session: Session, provider_id, exclude_case: int | None = 
 
 # ---------------------------------------------------------------- loading under a lock
 
-def lock_case(session: Session, case_id: int) -> Case:
+def lock_case(session: Session, case_id: int, with_state: bool = False) -> Case:
     """The case row, locked for this transaction (FOR UPDATE on PostgreSQL; SQLite's
-    BEGIN IMMEDIATE already serialises writers)."""
+    BEGIN IMMEDIATE already serialises writers). ``with_state`` reads the (deferred) workflow
+    state in the same statement, for callers that load the instance next."""
     stmt = select(Case).where(Case.id == case_id).execution_options(populate_existing=True)
+    if with_state:
+        stmt = stmt.options(undefer(Case.state))
     if session.get_bind().dialect.name == "postgresql":
         stmt = stmt.with_for_update(of=Case)
     case = session.scalar(stmt)
@@ -145,11 +148,17 @@ def complete_task(session: Session, actor: User | None, task_id: str, data: dict
     """Complete a user task with form data, as one transaction; 409 when it is no longer open."""
     if not isinstance(data, dict):
         raise InvalidInput("The task data must be an object", {"data": "Send the form fields as an object"})
-    record = session.get(TaskRecord, task_id)
-    if record is None or (actor is not None and not access.can_see_case(actor, record.case)):
+    # Lock the case first, then read the task row under the lock (fresh, even if this session
+    # held it already): one statement fewer than get + lazy case + lock + refresh, and the
+    # state comes with the lock.
+    case_id = session.scalar(select(TaskRecord.case_id).where(TaskRecord.id == task_id))
+    if case_id is None:
         raise NotFound("No such task")
-    case = lock_case(session, record.case_id)
-    session.refresh(record)
+    case = lock_case(session, case_id, with_state=True)
+    record = session.scalar(select(TaskRecord).where(TaskRecord.id == task_id)
+                            .execution_options(populate_existing=True))
+    if record is None or (actor is not None and not access.can_see_case(actor, case)):
+        raise NotFound("No such task")
     if record.state != "open":
         raise Conflict("This task has already been completed"
                        + (f" by {record.completed_by.name or record.completed_by.email}" if record.completed_by else ""))
@@ -162,6 +171,7 @@ def complete_task(session: Session, actor: User | None, task_id: str, data: dict
             raise NotAllowed("This task is for the " + record.role.replace("_", " ") + " role")
         roles = actor.roles
     instance = load_instance(session, case)
+    timers_before = _timer_rows(instance)
     task = _engine_task(instance, task_id)
     cleaned = _validated_form_data(task, data)
     if cleaned.get("provider_id"):
@@ -179,7 +189,7 @@ def complete_task(session: Session, actor: User | None, task_id: str, data: dict
     record.draft = None
     audit.record(session, "task_completed", case_id=case.id, actor_id=_id(actor), task_id=task_id,
                  element_id=record.element_id, title=record.title, data=jsonable(cleaned))
-    _persist(session, case, instance, actor)
+    _persist(session, case, instance, actor, timers_before=timers_before)
     return case
 
 
@@ -275,7 +285,7 @@ def _open_task_for(session: Session, actor: User, task_id: str) -> TaskRecord:
 
 def fire_timers(session: Session, case_id: int) -> int:
     """Fire whatever is due on one case (the scheduler calls this for each due row)."""
-    case = lock_case(session, case_id)
+    case = lock_case(session, case_id, with_state=True)
     if case.status != "open":
         return 0
     instance = load_instance(session, case)
@@ -289,10 +299,11 @@ def fire_timers(session: Session, case_id: int) -> int:
 def deliver_message(session: Session, case_id: int, name: str, payload: dict,
                     actor: User | None = None, _hops: int = 0) -> bool:
     """Give a case a message (e.g. `unexplained_absence`); False when the case is not waiting for it."""
-    case = lock_case(session, case_id)
+    case = lock_case(session, case_id, with_state=True)
     if case.status != "open":
         return False
     instance = load_instance(session, case)
+    timers_before = _timer_rows(instance)
     try:
         caught = instance.deliver_message(name, payload)
     except EngineError as error:
@@ -300,14 +311,18 @@ def deliver_message(session: Session, case_id: int, name: str, payload: dict,
     audit.record(session, "message_received" if caught else "message_ignored", case_id=case.id,
                  actor_id=_id(actor), message=name)
     if caught:
-        _persist(session, case, instance, actor, _hops=_hops)
+        _persist(session, case, instance, actor, _hops=_hops, timers_before=timers_before)
     return caught
 
 
 # ---------------------------------------------------------------- saving and projections
 
-def _persist(session: Session, case: Case, instance: Instance, actor: User | None, _hops: int = 0) -> None:
-    """Write the state and rewrite the projections, all in the caller's transaction."""
+def _persist(session: Session, case: Case, instance: Instance, actor: User | None, _hops: int = 0,
+             timers_before: list | None = None) -> None:
+    """Write the state and rewrite the projections, all in the caller's transaction.
+
+    ``timers_before``: the instance's waiting timers as loaded (``_timer_rows``), when known; the
+    timer rows are then left alone if they did not change."""
     now = clock.now()
     case.state = instance.dump()
     case.data = jsonable(instance.data)
@@ -328,7 +343,7 @@ def _persist(session: Session, case: Case, instance: Instance, actor: User | Non
         audit.record(session, "case_" + case.status, case_id=case.id, actor_id=_id(actor))
     with session.no_autoflush:  # one UPDATE of the case per save, at the flush below
         _project_tasks(session, case, instance, now)
-        _project_timers(session, case, instance)
+        _project_timers(session, case, instance, timers_before)
     try:
         session.flush()
     except StaleDataError as error:
@@ -362,13 +377,28 @@ def _project_tasks(session: Session, case: Case, instance: Instance, now) -> Non
         ))
 
 
-def _project_timers(session: Session, case: Case, instance: Instance) -> None:
-    session.query(WaitingTimer).filter(WaitingTimer.case_id == case.id).delete(synchronize_session=False)
+def _timer_rows(instance: Instance) -> list[tuple] | None:
+    """(task id, element id, due) of each waiting timer; None when they cannot be computed."""
+    try:
+        return [(t.task_id, t.element_id, t.due_at) for t in instance.waiting_timers()]
+    except EngineError:
+        return None
+
+
+def _project_timers(session: Session, case: Case, instance: Instance, before: list | None = None) -> None:
     timers = [] if case.status != "open" else instance.waiting_timers()
-    for timer in timers:
-        session.add(WaitingTimer(case_id=case.id, task_id=timer.task_id, element_id=timer.element_id,
-                                 due_at=timer.due_at))
-    case.next_timer_at = min((t.due_at for t in timers), default=None)
+    next_at = min((t.due_at for t in timers), default=None)
+    rows = [(t.task_id, t.element_id, t.due_at) for t in timers]
+    if before is not None and rows == before and case.next_timer_at == next_at:
+        # The rows the last save wrote still hold: same timers, and no failure was recorded since
+        # (timers._record_failure moves next_timer_at off the earliest due time, or to NULL).
+        return
+    session.execute(delete(WaitingTimer).where(WaitingTimer.case_id == case.id)
+                    .execution_options(synchronize_session=False))
+    if timers:
+        session.add_all([WaitingTimer(case_id=case.id, task_id=t.task_id, element_id=t.element_id,
+                                      due_at=t.due_at, attempts=0) for t in timers])
+    case.next_timer_at = next_at
 
 
 def _id(user: User | None) -> int | None:

@@ -6,7 +6,7 @@ from __future__ import annotations
 
 from flask import has_app_context, current_app
 from sqlalchemy import select
-from sqlalchemy.orm import Session
+from sqlalchemy.orm import Session, lazyload
 
 from workflows import clock
 
@@ -22,7 +22,9 @@ ROLE_PARTY = {
 
 def people_in_role(session: Session, case: Case, role: str) -> list[User]:
     """Active users who hold `role` for this case's party organisation."""
-    stmt = select(User).join(UserRole).where(UserRole.role == role, User.active.is_(True))
+    # Roles load on first use only: notifying needs ids and addresses (one statement fewer).
+    stmt = (select(User).join(UserRole).where(UserRole.role == role, User.active.is_(True))
+            .options(lazyload(User.role_rows)))
     if role == "parent":
         stmt = stmt.where(User.id.in_(select(PupilParent.user_id).where(PupilParent.pupil_id == case.pupil_id)))
     elif role in ROLE_PARTY:
@@ -39,7 +41,7 @@ def recipients(session: Session, case: Case, role: str) -> list[User]:
     """Who hears a notification for `role`: the assignees of the case's open tasks in that lane,
     if any are assigned; otherwise everyone holding the role for the case."""
     assignees = list(session.scalars(
-        select(User).join(TaskRecord, TaskRecord.assignee_id == User.id)
+        select(User).options(lazyload(User.role_rows)).join(TaskRecord, TaskRecord.assignee_id == User.id)
         .where(TaskRecord.case_id == case.id, TaskRecord.state == "open", TaskRecord.role == role,
                User.active.is_(True)).distinct()))
     return assignees or people_in_role(session, case, role)

@@ -22,7 +22,7 @@ from datetime import datetime, timedelta
 
 from flask import Flask
 from sqlalchemy import select, update
-from sqlalchemy.orm import Session
+from sqlalchemy.orm import Session, lazyload
 
 from workflows import clock
 
@@ -55,15 +55,17 @@ def run_due_timers(app: Flask, now: datetime | None = None, limit: int | None = 
     while limit is None or handled < limit:
         moment = now or clock.now()
         with sessions() as session:
-            case_id = _claim(session, moment)
-            if case_id is None:
+            case = _claim(session, moment)
+            if case is None:
                 session.rollback()
                 break
+            case_id = case.id
             handled += 1
             try:
                 with app.app_context():
+                    # `case` (held here, so the identity map keeps it) is the row fire_timers
+                    # locks and refreshes: no second read after the fire.
                     fired = casework.fire_timers(session, case_id)
-                    case = session.get(Case, case_id)
                     if case.status != "open":
                         case.next_timer_at = None  # closed elsewhere: never claim it again
                     if (not fired and case.status == "open" and case.next_timer_at is not None
@@ -80,14 +82,16 @@ def run_due_timers(app: Flask, now: datetime | None = None, limit: int | None = 
     return fired_total
 
 
-def _claim(session: Session, moment: datetime) -> int | None:
+def _claim(session: Session, moment: datetime) -> Case | None:
+    """The earliest due case (its row, locked: SKIP LOCKED on PostgreSQL; SQLite's BEGIN
+    IMMEDIATE holds the write lock). The deferred state is left for fire_timers' own lock."""
     # Strictly before, as the engine compares (`due < now`): a timer is due the instant after.
     # No `status = 'open'` here: a closed case has no next timer (casework._project_timers), and
     # that filter makes SQLite pick the status index and sort every open case.
-    stmt = (select(Case.id).where(Case.next_timer_at < moment)
-            .order_by(Case.next_timer_at).limit(1))
+    stmt = (select(Case).where(Case.next_timer_at < moment).options(lazyload(Case.pupil))  # cases only
+            .order_by(Case.next_timer_at).limit(1).execution_options(populate_existing=True))
     if session.get_bind().dialect.name == "postgresql":
-        stmt = stmt.with_for_update(skip_locked=True)
+        stmt = stmt.with_for_update(of=Case, skip_locked=True)
     return session.scalar(stmt)
 
 
