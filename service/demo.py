@@ -48,8 +48,9 @@ SAFEGUARDING_FAIL = {"safeguarding_outcome": "fail"}
 
 
 def load_demo(session: Session, force: bool = False):
-    """Load everything; returns [(email, password, roles)] or None if already loaded."""
-    clock.reset()
+    """Load everything; returns [(email, password, roles)] or None if already loaded.
+
+    Built around the clock's "now" (the wall clock, or wherever a test has put it)."""
     if not force and session.scalar(select(User).where(User.email == MARKER_EMAIL)):
         return None
     rng = random.Random(20261203)
@@ -141,8 +142,8 @@ def load_demo(session: Session, force: bool = False):
             "virtual_school_id": virtual_school.id if pupil["looked_after"] else None,
         }
         # Each case began some weeks ago, so its history, reviews and reminders look lived-in.
-        clock.set(now - timedelta(days=rng.randint(20, 75), hours=rng.randint(0, 8)))
-        try:
+        with clock.kept():
+            clock.set(now - timedelta(days=rng.randint(20, 75), hours=rng.randint(0, 8)))
             case = casework.start_case(session, lead, referral)
             if index == 0:
                 session.add(PupilParent(pupil_id=case.pupil_id, user_id=parent.id))
@@ -154,8 +155,6 @@ def load_demo(session: Session, force: bool = False):
                 casework.deliver_message(session, case.id, "placement_breakdown",
                                          {"case_id": case.id, "reason": "The provider could not meet the pupil's needs."})
                 advance(session, case, 1 if index == 29 else 3, {}, rng)
-        finally:
-            clock.reset()
     session.flush()
     from . import demo_attendance
     demo_attendance.load(session, rng)  # a term of registers for the active placements

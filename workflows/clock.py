@@ -7,6 +7,7 @@ read this clock instead of the wall clock.
 from __future__ import annotations
 
 import threading
+from contextlib import contextmanager
 from datetime import date, datetime, timedelta, timezone
 from zoneinfo import ZoneInfo
 
@@ -65,6 +66,20 @@ def reset() -> None:
     with _lock:
         _fixed = None
         _offset = timedelta(0)
+
+
+@contextmanager
+def kept():
+    """Run a block that moves the clock (sets it, travels), then put it back as it was: frozen
+    or running, with the same offset."""
+    global _fixed, _offset
+    with _lock:
+        saved = (_fixed, _offset)
+    try:
+        yield
+    finally:
+        with _lock:
+            _fixed, _offset = saved
 
 
 def today_london() -> date:
