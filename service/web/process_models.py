@@ -212,8 +212,10 @@ def files_json(version_id: int):
 @owner_required
 def edit(version_id: int):
     version = _version(version_id)
-    return render_template("models/editor.html", title=f"Edit {version.model.name} (from version {version.number})",
+    page = render_template("models/editor.html", title=f"Edit {version.model.name} (from version {version.number})",
                            version=version, file=request.args.get("file", ""), roles=LANE_ROLES)
+    from . import EDITOR_CSP
+    return Response(page, headers={"Content-Security-Policy": EDITOR_CSP})
 
 
 @bp.post("/validate")

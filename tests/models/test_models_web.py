@@ -48,6 +48,17 @@ def test_only_process_owners(app, login, w):
     assert login(w["owner"]).get("/models/").status_code == 200
 
 
+def test_editor_alone_allows_inline_styles(login, w):
+    """bpmn-js icons carry style attributes: the editor page may have inline styles, never scripts."""
+    client = login(w["owner"])
+    editor = client.get(f"/models/versions/{w['v1']}/edit")
+    assert editor.status_code == 200
+    policy = editor.headers["Content-Security-Policy"]
+    assert "style-src 'self' 'unsafe-inline'" in policy and "script-src 'self';" in policy
+    for other in ("/models/", f"/models/versions/{w['v1']}"):
+        assert "unsafe-inline" not in client.get(other).headers["Content-Security-Policy"]
+
+
 def test_list_upload_download_and_problems(sessions, login, w):
     case_id = _start(sessions, w)
     client = login(w["owner"])
