@@ -42,15 +42,20 @@ def browser():
         chromium.close()
 
 
-@pytest.fixture
-def page(browser):
+def open_page(browser, **context_options):
     """A page in a context of its own; `page.console_errors` collects the console's errors."""
-    context = browser.new_context(viewport={"width": 1280, "height": 900})
+    context = browser.new_context(viewport={"width": 1280, "height": 900}, **context_options)
     page = context.new_page()
     page.console_errors = []
     page.on("console", lambda m: page.console_errors.append(m.text) if m.type == "error" else None)
+    return page
+
+
+@pytest.fixture
+def page(browser):
+    page = open_page(browser)
     yield page
-    context.close()
+    page.context.close()
 
 
 def csp_errors(page) -> list[str]:
