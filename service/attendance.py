@@ -22,8 +22,9 @@ Rules kept here (the web pages and the API both call these functions):
 - Alerts: an unexplained absence (`N` or `O`) of a pupil with a social worker sends the
   `unexplained_absence` message to the case at once (the model opens the social worker's task);
   10 school days of continuous unauthorised absence notifies the LA officers of the case's LA,
-  once per run of absence. Sessions that are not counted as possible neither break nor extend a
-  run; unregistered days (e.g. a part-time pupil's days off) are skipped.
+  and so do 15 school days of continuous absence of any kind (authorised or not), once per run.
+  Sessions that are not counted as possible neither break nor extend a run; unregistered days
+  (e.g. a part-time pupil's days off) are skipped.
 """
 from __future__ import annotations
 
@@ -473,9 +474,31 @@ def summaries(session: Session, cases: list[Case], today: date | None = None) ->
 
 # ------------------------------------------------------------------------ alerts
 
-def unauthorised_runs(records: list[AttendanceRecord], decisions: dict[int, AttendanceDecision]
-                      ) -> list[tuple[date, date, int]]:
-    """Runs of continuous unauthorised absence: (first date, last date, school days spanned)."""
+@dataclass(frozen=True)
+class AlertRule:
+    """A run of continuous absence that the LA hears about: `kind` is stored on each alert."""
+    kind: str
+    school_days: int
+    categories: frozenset
+    what: str  # "unauthorised absence"
+    ask: str   # what the LA officer is asked to do
+
+
+ALERT_RULES = (
+    AlertRule(ALERT_KIND, ALERT_SCHOOL_DAYS, frozenset({UNAUTHORISED}), "unauthorised absence",
+              "Please consider the local authority's duties for this pupil."),
+    # DOMAIN.md: the LA considers its duty (to arrange suitable education) after 15 days of
+    # continuous absence, whatever the reason.
+    AlertRule("continuous_absence", 15, frozenset({AUTHORISED, UNAUTHORISED}), "absence",
+              "Please consider whether the local authority's duty to arrange suitable full-time "
+              "education now applies."),
+)
+ALERT_WHAT = {rule.kind: rule.what for rule in ALERT_RULES}  # for pages
+
+
+def absence_runs(records: list[AttendanceRecord], decisions: dict[int, AttendanceDecision],
+                 categories=frozenset({UNAUTHORISED})) -> list[tuple[date, date, int]]:
+    """Runs of continuous absence in `categories`: (first date, last date, school days spanned)."""
     runs = []
     start = end = None
     for r in sorted(records, key=lambda r: (r.date, SESSIONS.index(r.session) if r.session in SESSIONS else 0)):
@@ -483,7 +506,7 @@ def unauthorised_runs(records: list[AttendanceRecord], decisions: dict[int, Atte
         if meta is None or not meta.possible:
             continue  # neither breaks nor extends a run
         decision = decisions.get(r.id)
-        if effective_category(r.code, decision.decision if decision else None) == UNAUTHORISED:
+        if effective_category(r.code, decision.decision if decision else None) in categories:
             start = start or r.date
             end = r.date
         else:
@@ -495,32 +518,45 @@ def unauthorised_runs(records: list[AttendanceRecord], decisions: dict[int, Atte
     return runs
 
 
+def unauthorised_runs(records: list[AttendanceRecord], decisions: dict[int, AttendanceDecision]
+                      ) -> list[tuple[date, date, int]]:
+    """Runs of continuous unauthorised absence: (first date, last date, school days spanned)."""
+    return absence_runs(records, decisions, frozenset({UNAUTHORISED}))
+
+
 def check_alerts(session: Session, case: Case) -> list[AttendanceAlert]:
-    """Alert the case's LA officers of each run of 10+ school days of unauthorised absence, once."""
+    """Alert the case's LA officers of each run that reaches a rule's length (10 school days of
+    unauthorised absence; 15 of any absence), once per rule and run."""
     records = records_for(session, case.id)
     decisions = latest_decisions(session, [r.id for r in records])
+    known = set(session.execute(select(AttendanceAlert.kind, AttendanceAlert.run_start).where(
+        AttendanceAlert.case_id == case.id)).tuples())
     raised = []
-    known = set(session.scalars(select(AttendanceAlert.run_start).where(
-        AttendanceAlert.case_id == case.id, AttendanceAlert.kind == ALERT_KIND)))
-    for start, end, days in unauthorised_runs(records, decisions):
-        if days < ALERT_SCHOOL_DAYS or start in known:
-            continue
-        now = clock.now()
-        alert = AttendanceAlert(case_id=case.id, kind=ALERT_KIND, run_start=start, run_end=end,
-                                school_days=days, created_at=now)
-        session.add(alert)
-        session.flush()
-        subject = f"Attendance escalation: {days} school days of continuous unauthorised absence"
-        body = (f"The provider's register for case {case.reference} shows unauthorised absence on every "
-                f"registered session from {start.isoformat()} to {end.isoformat()} ({days} school days). "
-                "Please consider the local authority's duties for this pupil.")
-        for person in people_in_role(session, case, "la_officer"):
-            session.add(Notification(user_id=person.id, case_id=case.id, kind="escalation", subject=subject,
-                                     body=body, created_at=now))
-            session.add(OutboxEmail(to_address=person.email, subject=f"{subject} ({case.reference})",
-                                    body=f"{body}\n\nCase {case.reference}: /cases/{case.id}/attendance\n",
-                                    created_at=now, next_attempt_at=now))
-        audit.record(session, "attendance_alert_raised", case_id=case.id, kind=ALERT_KIND,
-                     run_start=start.isoformat(), run_end=end.isoformat(), school_days=days)
-        raised.append(alert)
+    for rule in ALERT_RULES:
+        for start, end, days in absence_runs(records, decisions, rule.categories):
+            if days < rule.school_days or (rule.kind, start) in known:
+                continue
+            raised.append(_raise_alert(session, case, rule, start, end, days))
     return raised
+
+
+def _raise_alert(session: Session, case: Case, rule: AlertRule, start: date, end: date,
+                 days: int) -> AttendanceAlert:
+    now = clock.now()
+    alert = AttendanceAlert(case_id=case.id, kind=rule.kind, run_start=start, run_end=end,
+                            school_days=days, created_at=now)
+    session.add(alert)
+    session.flush()
+    subject = f"Attendance escalation: {days} school days of continuous {rule.what}"
+    body = (f"The provider's register for case {case.reference} shows {rule.what} on every "
+            f"registered session from {start.isoformat()} to {end.isoformat()} ({days} school days). "
+            + rule.ask)
+    for person in people_in_role(session, case, "la_officer"):
+        session.add(Notification(user_id=person.id, case_id=case.id, kind="escalation", subject=subject,
+                                 body=body, created_at=now))
+        session.add(OutboxEmail(to_address=person.email, subject=f"{subject} ({case.reference})",
+                                body=f"{body}\n\nCase {case.reference}: /cases/{case.id}/attendance\n",
+                                created_at=now, next_attempt_at=now))
+    audit.record(session, "attendance_alert_raised", case_id=case.id, kind=rule.kind,
+                 run_start=start.isoformat(), run_end=end.isoformat(), school_days=days)
+    return alert

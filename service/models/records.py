@@ -38,7 +38,7 @@ class AttendanceAlert(Base):
 
     id: Mapped[int] = mapped_column(primary_key=True)
     case_id: Mapped[int] = mapped_column(ForeignKey("cases.id"), index=True)
-    kind: Mapped[str] = mapped_column(String(40))  # continuous_unauthorised
+    kind: Mapped[str] = mapped_column(String(40))  # continuous_unauthorised, continuous_absence
     run_start: Mapped[date]
     run_end: Mapped[date]
     school_days: Mapped[int]

@@ -78,6 +78,7 @@ def attendance_overview(case_id):
                              .order_by(AttendanceAlert.run_start)))
     return render_template("records/attendance.html", title=f"Attendance – case {case.reference}", case=case,
                            summary=summary, pending=pending, alerts=alerts,
+                           alert_what=attendance.ALERT_WHAT,
                            can_decide=attendance.can_decide(current_user, case),
                            can_register=attendance.can_register(current_user, case),
                            this_week=attendance.monday(clock.today_london()))

@@ -106,3 +106,53 @@ def test_school_authorising_breaks_the_run(sessions):
                           "No medical evidence")
         session.commit()
         assert len(session.scalars(select(AttendanceAlert)).all()) == 1
+
+
+def test_fifteen_school_days_of_any_absence_alerts_la_to_consider_its_duty(sessions):
+    w = setup_world(sessions)
+    case_id = start_active_case(sessions, w, pattern="full_time", sessions_per_week=10)
+    staff = w["provider_staff"]
+    # Mon 15 Sep .. Fri 3 Oct 2025 = 15 school days, authorised illness (I) throughout: no
+    # unauthorised-absence alert, but the 15-day continuous absence one on the 15th day.
+    days = [date(2025, 9, d) for d in (15, 16, 17, 18, 19, 22, 23, 24, 25, 26, 29, 30)] + [
+        date(2025, 10, d) for d in (1, 2, 3)]
+    clock.set(at(date(2025, 10, 6)))
+    with sessions() as session:
+        case = session.get(Case, case_id)
+        marks = [{"date": d.isoformat(), "session": s, "code": "I"} for d in days[:14] for s in ("AM", "PM")]
+        records = attendance.register_marks(session, user(session, staff), case, marks)
+        session.commit()
+        for record in records:
+            attendance.decide(session, user(session, w["head"]), case, record.id, "authorised", "Doctor's note")
+        session.commit()
+        assert session.scalars(select(AttendanceAlert)).all() == []  # 14 days
+        attendance.register_marks(session, user(session, staff), case,
+                                  [{"date": "2025-10-03", "session": "AM", "code": "I"}])
+        session.commit()
+        alerts = session.scalars(select(AttendanceAlert)).all()
+        assert [(a.kind, a.run_start, a.run_end, a.school_days) for a in alerts] == [
+            ("continuous_absence", days[0], days[-1], 15)]
+        notes = session.scalars(select(Notification).where(Notification.case_id == case_id,
+                                                           Notification.user_id == w["la_officer"])).all()
+        escalations = [n for n in notes if n.kind == "escalation"]
+        assert len(escalations) == 1
+        assert "15 school days of continuous absence" in escalations[0].subject
+        assert "suitable full-time education" in escalations[0].body
+
+
+def test_unauthorised_run_raises_both_alerts_each_once(sessions):
+    w = setup_world(sessions)
+    case_id = start_active_case(sessions, w, pattern="full_time", sessions_per_week=10)
+    days = [date(2025, 9, d) for d in (15, 16, 17, 18, 19, 22, 23, 24, 25, 26, 29, 30)] + [
+        date(2025, 10, d) for d in (1, 2, 3)]
+    clock.set(at(date(2025, 10, 6)))
+    with sessions() as session:
+        case = session.get(Case, case_id)
+        marks = [{"date": d.isoformat(), "session": "AM", "code": "G"} for d in days]
+        attendance.register_marks(session, user(session, w["provider_staff"]), case, marks)
+        session.commit()
+        attendance.register_marks(session, user(session, w["provider_staff"]), case,
+                                  [{"date": d.isoformat(), "session": "PM", "code": "G"} for d in days])
+        session.commit()
+        kinds = sorted((a.kind, a.school_days) for a in session.scalars(select(AttendanceAlert)))
+        assert kinds == [("continuous_absence", 15), ("continuous_unauthorised", 15)]

@@ -216,3 +216,23 @@ def test_subject_access_export(app, sessions, env):
         events = session.scalars(select(AuditEvent).where(AuditEvent.type == "subject_access_export")).all()
         assert sorted(e.detail["format"] for e in events) == ["html", "json"]
         assert all(e.actor_id == w["head"] and e.case_id == case_id for e in events)
+
+
+def test_attendance_page_names_each_alert_the_la_received(app, sessions, env):
+    w, case_id = env
+    # 15 school days from the placement's start, Mon 15 Sep to Fri 3 Oct 2025, three weeks.
+    days = [date(2025, 9, d) for d in (15, 16, 17, 18, 19, 22, 23, 24, 25, 26, 29, 30)] + [
+        date(2025, 10, d) for d in (1, 2, 3)]
+    clock.set(at(date(2025, 10, 6)))
+    provider = client_for(app, sessions, w["provider_staff"])
+    for week in (days[0:5], days[5:10], days[10:15]):
+        data = {"start": week[0].isoformat()}
+        for d in week:
+            data[f"s{d.isoformat()}-AM-code"] = "O"
+            data[f"s{d.isoformat()}-AM-note"] = "Not seen, no call"
+        assert provider.post(f"/cases/{case_id}/attendance/week", data=data).status_code == 302
+    head = client_for(app, sessions, w["head"])
+    page = head.get(f"/cases/{case_id}/attendance").get_data(as_text=True)
+    assert "The local authority was alerted" in page
+    assert "10 school days of continuous unauthorised absence from" in page  # raised in week two
+    assert "15 school days of continuous absence from" in page
