@@ -17,22 +17,14 @@ from workflows import clock
 
 from .. import access, audit, database, validation
 from .. import attendance as register
-from ..errors import InvalidInput, NotAllowed
+from ..errors import InvalidInput, NotAllowed, NotFound
 from ..models import AttendanceRecord
 from . import bp, serializers
 from .auth import authenticated
 from .cases import readable_case
 from .inputs import json_body
 
-CATEGORIES = {
-    "present": ["/", "\\", "L"],
-    "attending_elsewhere": ["K", "V", "P", "W", "B", "D"],
-    "authorised_absence": ["C", "C1", "C2", "E", "I", "J1", "M", "R", "S", "T", "X"],
-    "unable_to_attend": ["Q", "Y1", "Y2", "Y3", "Y4", "Y5", "Y6", "Y7"],
-    "unauthorised_absence": ["G", "N", "O", "U"],
-    "administrative": ["Z", "#"],
-}
-CODES = {code: category for category, codes in CATEGORIES.items() for code in codes}
+CODES = {code: meta.category for code, meta in register.CODES.items()}  # code -> category
 
 ATTENDANCE_SCHEMA = {
     "$schema": "https://json-schema.org/draft/2020-12/schema",
@@ -44,6 +36,18 @@ ATTENDANCE_SCHEMA = {
         "session": {"enum": ["AM", "PM"], "title": "Session"},
         "code": {"enum": list(CODES), "title": "Attendance code",
                  "description": "A code of the School Attendance (Pupil Registration) (England) Regulations 2024"},
+        "note": {"type": "string", "maxLength": 2000, "title": "Note"},
+    },
+    "additionalProperties": False,
+}
+
+DECISION_SCHEMA = {
+    "$schema": "https://json-schema.org/draft/2020-12/schema",
+    "title": "The school's decision on an absence",
+    "type": "object",
+    "required": ["decision"],
+    "properties": {
+        "decision": {"enum": list(register.DECISIONS), "title": "Decision"},
         "note": {"type": "string", "maxLength": 2000, "title": "Note"},
     },
     "additionalProperties": False,
@@ -83,7 +87,7 @@ def register_session(user, case_id: int):
     [record] = register.register_marks(session, user, case, [body])
     delivered = getattr(record, "message_delivered", None)
     session.commit()
-    body = serializers.attendance(record, CODES[record.code])
+    body = serializers.attendance(record, CODES[record.code], None)
     body["message_delivered"] = delivered
     response = jsonify(body)
     response.status_code = 201
@@ -98,9 +102,31 @@ def list_attendance(user, case_id: int):
     case = readable_case(session, user, case_id)
     if access.is_parent_only(user):
         raise NotAllowed("Ask the school about your child's attendance")
-    rows = session.scalars(select(AttendanceRecord).where(AttendanceRecord.case_id == case.id)
-                           .order_by(AttendanceRecord.date, AttendanceRecord.session))
-    items = [serializers.attendance(r, CODES.get(r.code, "unknown")) for r in rows]
+    rows = list(session.scalars(select(AttendanceRecord).where(AttendanceRecord.case_id == case.id)
+                                .order_by(AttendanceRecord.date, AttendanceRecord.session)))
+    decisions = register.latest_decisions(session, [r.id for r in rows])
+    items = [serializers.attendance(r, CODES.get(r.code, "unknown"), decisions.get(r.id)) for r in rows]
     audit.record(session, "case_viewed", case_id=case.id, actor_id=user.id, via="api_attendance")
     session.commit()
     return jsonify(items)
+
+
+@bp.post("/cases/<int:case_id>/attendance/<int:record_id>/decision")
+@authenticated
+def decide_absence(user, case_id: int, record_id: int):
+    """The school authorises an absence the provider reported, or not (it may change its mind:
+    the latest decision counts, every one is kept). The provider's mark is never changed."""
+    session = database.session()
+    case = readable_case(session, user, case_id)
+    record = session.get(AttendanceRecord, record_id)
+    if record is None or record.case_id != case.id:
+        raise NotFound("No such mark on this placement's register")
+    body = json_body()
+    errors = validation.validate(DECISION_SCHEMA, body)
+    if errors:
+        if "decision" in errors:
+            errors["decision"] = "Send authorised or unauthorised"
+        raise InvalidInput("The decision has problems", errors)
+    decision = register.decide(session, user, case, record_id, body["decision"], body.get("note", ""))
+    session.commit()
+    return jsonify(serializers.attendance(record, CODES[record.code], decision))

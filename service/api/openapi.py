@@ -13,7 +13,7 @@ from flask import jsonify
 from ..models import CASE_STATUSES, REGISTRATION_STATUSES
 from ..referrals import REFERRAL_SCHEMA
 from . import bp
-from .attendance import ATTENDANCE_SCHEMA
+from .attendance import ATTENDANCE_SCHEMA, DECISION_SCHEMA
 from .providers import PROVIDER_SCHEMA
 
 
@@ -127,6 +127,13 @@ SCHEMAS = {
         "category": {"enum": ["present", "attending_elsewhere", "authorised_absence", "unable_to_attend",
                               "unauthorised_absence", "administrative"]},
         "note": STRING, "recorded_by": ref("Person"), "recorded_at": DATETIME,
+        "decision": {"oneOf": [{"type": "null"}, ref("AttendanceDecision")],
+                     "description": "The school's latest decision on this absence, if any"},
+    }),
+    "AttendanceDecisionInput": _schema(DECISION_SCHEMA),
+    "AttendanceDecision": _object({
+        "decision": {"enum": ["authorised", "unauthorised"]}, "note": STRING,
+        "decided_by": ref("Person"), "decided_at": DATETIME,
     }),
     "AttendanceRecorded": {"allOf": [ref("Attendance"), _object({"message_delivered": _nullable(
         "boolean", description="For N/O with a social worker: whether the case took `unexplained_absence`")})]},
@@ -228,6 +235,13 @@ PATHS = {
                 "parameters": [CASE_ID],
                 "responses": {"200": _json({"type": "array", "items": ref("Attendance")}, "The marks"),
                               **_errors(401, 403, 404)}}},
+    "/cases/{id}/attendance/{record_id}/decision": {"post": {
+        "operationId": "decideAbsence",
+        "summary": "The school authorises a reported absence, or not (head teacher or school AP lead)",
+        "parameters": [CASE_ID, _param("record_id", "path", INTEGER, "The mark's id", required=True)],
+        "requestBody": _body(ref("AttendanceDecisionInput")),
+        "responses": {"200": _json(ref("Attendance"), "The mark with the decision"),
+                      **_errors(401, 403, 404, 422)}}},
     "/tasks": {"get": {
         "operationId": "listTasks", "summary": "The inbox: open tasks the user may work on",
         "parameters": [_param("scope", "query", {"enum": ["mine", "team"], "default": "team"},

@@ -135,7 +135,11 @@ def process_model(m: ProcessModel, running: dict[int, int]) -> dict:
             "running_cases": sum(v["running_cases"] for v in versions), "versions": versions}
 
 
-def attendance(a: AttendanceRecord, category: str) -> dict:
+def attendance(a: AttendanceRecord, category: str, decision=None) -> dict:
+    """A mark; `decision` is the school's latest decision on it (an absence), if any."""
     return {"id": a.id, "case_id": a.case_id, "date": iso(a.date), "session": a.session, "code": a.code,
             "category": category, "note": a.note, "recorded_by": person(a.recorded_by),
-            "recorded_at": iso(a.recorded_at)}
+            "recorded_at": iso(a.recorded_at),
+            "decision": None if decision is None else {
+                "decision": decision.decision, "note": decision.note,
+                "decided_by": person(decision.decided_by), "decided_at": iso(decision.decided_at)}}

@@ -91,3 +91,64 @@ def test_unexplained_absence_without_a_social_worker_sends_nothing(api, case, se
     with sessions() as session:
         types = set(session.scalars(select(AuditEvent.type).where(AuditEvent.case_id == case["id"])))
     assert "attendance_recorded" in types and not types & {"message_received", "message_ignored"}
+
+
+def _absence(api, case, code="I", day="2027-01-12"):
+    response = api.post(f"/cases/{case['id']}/attendance", json={**MARK, "date": day, "code": code},
+                        as_="provider_staff")
+    assert response.status_code == 201, response.json
+    return response.json
+
+
+def test_the_school_decides_an_absence_and_may_change_its_mind(api, case, sessions, w):
+    mark = _absence(api, case)
+    assert mark["decision"] is None
+    path = f"/cases/{case['id']}/attendance/{mark['id']}/decision"
+    first = api.post(path, json={"decision": "unauthorised", "note": "No evidence yet"}, as_="head")
+    assert first.status_code == 200, first.json
+    assert first.json["decision"]["decision"] == "unauthorised"
+    assert first.json["decision"]["decided_by"]["id"] == w["head"]
+    assert first.json["code"] == "I" and first.json["category"] == "authorised_absence"  # the mark stays
+    second = api.post(path, json={"decision": "authorised", "note": "GP letter seen"}, as_="lead")
+    assert second.status_code == 200
+    register = api.get(f"/cases/{case['id']}/attendance", as_="provider_staff").json
+    assert [(m["code"], m["decision"]["decision"], m["decision"]["note"]) for m in register] == [
+        ("I", "authorised", "GP letter seen")]
+    with sessions() as session:
+        decided = session.scalars(select(AuditEvent).where(AuditEvent.type == "attendance_decided")
+                                  .order_by(AuditEvent.id)).all()
+        assert [e.detail["decision"] for e in decided] == ["unauthorised", "authorised"]
+        assert decided[1].detail["previous"] == "unauthorised"
+
+
+@pytest.mark.parametrize("who", ["provider_staff", "la_officer", "other_lead", "parent"])
+def test_only_the_pupils_school_decides(api, case, who):
+    mark = _absence(api, case)
+    response = api.post(f"/cases/{case['id']}/attendance/{mark['id']}/decision",
+                        json={"decision": "authorised"}, as_=who)
+    assert response.status_code in (403, 404)  # 404 for those who may not see the case at all
+    if who == "provider_staff":
+        assert response.status_code == 403
+
+
+@pytest.mark.parametrize("payload, field", [
+    ({"decision": "maybe"}, "decision"),
+    ({}, "decision"),
+    ({"decision": "authorised", "note": "x" * 2001}, "note"),
+    ({"decision": "authorised", "extra": 1}, "extra"),
+])
+def test_bad_decisions_are_422_naming_the_field(api, case, payload, field):
+    mark = _absence(api, case)
+    response = api.post(f"/cases/{case['id']}/attendance/{mark['id']}/decision", json=payload, as_="head")
+    assert response.status_code == 422
+    assert field in response.json["error"]["details"], response.json
+
+
+def test_a_present_mark_needs_no_decision_and_unknown_marks_are_404(api, case):
+    present = api.post(f"/cases/{case['id']}/attendance", json=MARK, as_="provider_staff").json
+    response = api.post(f"/cases/{case['id']}/attendance/{present['id']}/decision",
+                        json={"decision": "authorised"}, as_="head")
+    assert response.status_code == 422 and "decision" in response.json["error"]["details"]
+    missing = api.post(f"/cases/{case['id']}/attendance/99999/decision", json={"decision": "authorised"},
+                       as_="head")
+    assert missing.status_code == 404
