@@ -183,17 +183,16 @@ class Instance:
                 self.wf.refresh_timers()
             except Exception as err:
                 raise _engine_error(err) from err
+            self._run()  # engine steps update waiting cycle timers too (further missed cycles)
             round_fired = 0
             for task, cycles in before.values():
-                if task.state != TaskState.WAITING:
-                    round_fired += 1
-                elif cycles is not None and cycles > 0:
+                if cycles is not None:
+                    # A cycle timer fires once per cycle it counts down, several at once after
+                    # downtime; when its last cycle is spent the library drops the count (None).
                     now_cycles = self._timer_mark(task)
-                    if now_cycles is not None and now_cycles < cycles:
-                        round_fired += cycles - now_cycles
-                    elif now_cycles is None:  # the cycle's last round completed the event
-                        round_fired += 0
-            self._run()
+                    round_fired += max(cycles - (now_cycles if now_cycles is not None else 0), 0)
+                elif task.state != TaskState.WAITING:
+                    round_fired += 1
             fired += round_fired
             if not round_fired:
                 break

@@ -142,3 +142,22 @@ def test_typename_key_in_task_data_survives():
     again = Instance.load(inst.bundle, json.loads(json.dumps(inst.dump())))
     for key, value in data.items():
         assert again.data[key] == value
+
+
+def test_cycle_timer_catching_up_after_downtime_counts_every_cycle_it_fires():
+    inst = Instance.start(bundle_for("cycle_timer.bpmn"), data={"case_id": 7})
+    clock.travel(timedelta(hours=5))  # all three hourly reminders were missed
+    assert inst.fire_timers() == 3
+    assert len(inst.take_outbox().notifications) == 3
+    assert inst.waiting_timers() == []
+    clock.travel(timedelta(hours=1))
+    assert inst.fire_timers() == 0
+
+
+def test_cycle_timer_two_cycles_missed_then_the_last_on_time():
+    inst = Instance.start(bundle_for("cycle_timer.bpmn"), data={"case_id": 7})
+    clock.travel(timedelta(hours=2, minutes=30))
+    assert inst.fire_timers() == 2
+    clock.travel(timedelta(hours=1))
+    assert inst.fire_timers() == 1
+    assert len(inst.take_outbox().notifications) == 3
