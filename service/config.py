@@ -41,6 +41,7 @@ def from_environment() -> dict:
         "DEFAULT_PROCESS_MODEL": os.environ.get("PLACEMENTS_PROCESS_MODEL", "placement"),
         "SCHEDULER_ENABLED": _bool("SCHEDULER_ENABLED", True),
         "SCHEDULER_SAFETY_POLL_SECONDS": int(os.environ.get("SCHEDULER_SAFETY_POLL_SECONDS", "60")),
+        "SCHEDULER_SQLITE_WATCH_SECONDS": float(os.environ.get("SCHEDULER_SQLITE_WATCH_SECONDS", "1")),
         "SMTP_HOST": os.environ.get("SMTP_HOST", ""),
         "SMTP_PORT": int(os.environ.get("SMTP_PORT", "25")),
         "SMTP_USERNAME": os.environ.get("SMTP_USERNAME", ""),

@@ -17,7 +17,8 @@ unless START_SCHEDULER is set (only `serve` sets it), so gunicorn workers built 
 Waking after a save: `install_commit_hook` listens to the app's sessions; a commit that set some
 case's `next_timer_at` earlier than the armed wake-up moves the wake-up (no query, a comparison
 per flushed case). On PostgreSQL the same hook sends `NOTIFY placements_timers`, so a scheduler
-in another process (`placements scheduler`) wakes too: it LISTENs on its own connection.
+in another process (`placements scheduler`) wakes too: it LISTENs on its own connection. On
+SQLite, which cannot notify, a scheduler reads the earliest due time each second instead.
 
 Email delivery runs as a separate job (its own thread), so a slow SMTP server never delays a
 timer.
@@ -60,6 +61,7 @@ class TimerScheduler:
         self.scheduler = scheduler
         self.poll_seconds = float(poll_seconds or app.config.get("SCHEDULER_SAFETY_POLL_SECONDS", 60))
         self.mail_seconds = float(mail_seconds or app.config.get("MAIL_POLL_SECONDS", 30))
+        self.watch_seconds = float(app.config.get("SCHEDULER_SQLITE_WATCH_SECONDS", 1))
         self._tick_lock = threading.Lock()
         self._state = threading.Lock()
         self._armed_at: datetime | None = None  # clock time of the pending wake-up
@@ -169,13 +171,28 @@ class TimerScheduler:
                 self.scheduler.shutdown(wait=True)
 
     def _start_listener(self) -> None:
-        """On PostgreSQL, LISTEN for saves made by other processes (web workers, the CLI)."""
+        """Hear of saves made by other processes (web workers, the CLI): on PostgreSQL, LISTEN;
+        SQLite has no notifications, so read the earliest due time every second (one indexed
+        MIN, well under a millisecond) instead."""
         engine = self.app.extensions["placements.engine"]
-        if engine.dialect.name != "postgresql" or self._listener is not None:
+        if self._listener is not None:
             return
-        self._listener = threading.Thread(target=self._listen, args=(engine,), daemon=True,
-                                          name="placements-timer-listen")
+        if engine.dialect.name == "postgresql":
+            target, args, name = self._listen, (engine,), "placements-timer-listen"
+        else:
+            target, args, name = self._watch, (), "placements-timer-watch"
+        self._listener = threading.Thread(target=target, args=args, daemon=True, name=name)
         self._listener.start()
+
+    def _watch(self) -> None:
+        while not self._stopping.wait(self.watch_seconds):
+            try:
+                due = next_due(self.app)
+            except Exception:
+                log.exception("could not read the next due time")
+                continue
+            if due is not None:
+                self.notice(due)  # does nothing unless it is earlier than the armed wake-up
 
     def _listen(self, engine) -> None:
         while not self._stopping.is_set():

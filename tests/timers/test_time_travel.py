@@ -187,6 +187,29 @@ def test_commit_hook_wakes_the_scheduler_for_an_earlier_timer(app, sessions, w):
     assert 0 < (event.at - timer.due_at).total_seconds() < 1.0
 
 
+def test_a_save_in_another_process_wakes_the_scheduler_within_seconds(app, sessions, w):
+    # The scheduler is not registered with this app, so the commit hook cannot tell it in-process:
+    # as with `placements scheduler` beside the web app, it hears of the save through the
+    # database (PostgreSQL: LISTEN/NOTIFY; SQLite: its one-second watch), not the 10-minute poll.
+    clock.reset()
+    clock.travel(utc(2027, 1, 10, 9, 0) - timedelta(seconds=3))
+    scheduler = TimerScheduler(app, BackgroundScheduler(timezone="UTC"), poll_seconds=600, mail_seconds=600)
+    try:
+        scheduler.start()
+        time.sleep(0.3)
+        assert scheduler.armed_at > clock.now() + timedelta(seconds=500)  # only the safety poll
+        case_id = start_case(sessions, w, "timer_extend", proposed_start="2027-01-05", proposed_end="2027-01-10")
+        [timer] = timers_of(sessions, case_id)
+        assert timer.due_at == utc(2027, 1, 10, 9, 0)
+        deadline = time.monotonic() + 8
+        while time.monotonic() < deadline and not fired_events(sessions):
+            time.sleep(0.02)
+    finally:
+        scheduler.stop()
+    [event] = fired_events(sessions)
+    assert 0 < (event.at - timer.due_at).total_seconds() < 1.0
+
+
 def test_failing_case_backs_off_becomes_an_incident_and_never_blocks_others(app, sessions, w, monkeypatch):
     bad = start_case(sessions, w, "timer_wait")
     good = [start_case(sessions, w, "timer_wait") for _ in range(2)]
