@@ -163,11 +163,14 @@ def load_demo(session: Session, force: bool = False):
 
 
 def advance(session: Session, case: Case, steps: int, overrides: dict, rng: random.Random) -> int:
-    """Complete up to `steps` open tasks of a case as the people in their roles would."""
+    """Complete up to `steps` open tasks of a case as the people in their roles would.
+
+    Tasks opened together are taken in element order (their ids are random), so the same seed
+    always gives the same demo."""
     done = 0
     while done < steps:
         task = session.scalar(select(TaskRecord).where(TaskRecord.case_id == case.id, TaskRecord.state == "open")
-                              .order_by(TaskRecord.created_at, TaskRecord.id).limit(1))
+                              .order_by(TaskRecord.created_at, TaskRecord.element_id, TaskRecord.id).limit(1))
         if task is None:
             break
         people = people_in_role(session, case, task.role)
