@@ -173,14 +173,14 @@ def dashboard(rows: list[Row], today: date | None = None) -> dict:
     stages = sorted({s for _p, s in by_provider_stage})
     weeks = weeks_back(today)
     attendance_by_provider = {}
-    for pid in sorted({r.case.provider_id for r in rows if r.case.provider_id}, key=lambda p: providers[p]):
+    for pid in sorted({r.case.provider_id for r in rows if r.case.provider_id and r.begun}, key=lambda p: providers[p]):
         points = []
         for week in weeks:
             total = attendance.Figures(start=week)
             cases = 0
             for r in rows:
-                if r.case.provider_id != pid:
-                    continue
+                if r.case.provider_id != pid or not r.begun:
+                    continue  # a referral not yet placed expects no sessions of anyone
                 fig = week_contributors(r, week)
                 if fig:
                     total.add(fig)

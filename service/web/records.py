@@ -278,7 +278,7 @@ def _register_rows(filters: dict) -> list[records.Row]:
         rows = [r for r in rows if r.summary.total.awaiting_decision]
     if filters["week"]:
         week = attendance.monday(filters["week"])
-        rows = [r for r in rows if records.week_contributors(r, week)]
+        rows = [r for r in rows if r.begun and records.week_contributors(r, week)]
     return rows
 
 

@@ -10,11 +10,12 @@ from datetime import date
 import pytest
 from sqlalchemy import select
 
+from service import casework
 from service.models import AttendanceDecision, AttendanceRecord, AuditEvent, Case, Organisation, ProgressReport
 from tests.service.factories import PASSWORD
 from workflows import clock
 
-from .helpers import at, setup_world, start_active_case, user
+from .helpers import at, placement_referral, setup_world, start_active_case, user
 
 
 @pytest.fixture
@@ -236,3 +237,27 @@ def test_attendance_page_names_each_alert_the_la_received(app, sessions, env):
     assert "The local authority was alerted" in page
     assert "10 school days of continuous unauthorised absence from" in page  # raised in week two
     assert "15 school days of continuous absence from" in page
+
+
+def test_dashboard_attendance_counts_only_placements_that_have_begun(app, sessions, env):
+    w, case_id = env
+    # A second referral to the same provider, proposed to start on 15 September but still at its
+    # first stage: it expects no sessions yet, so it must not pull the provider's figure down.
+    clock.set(at(date(2025, 9, 10)))
+    with sessions() as session:
+        waiting = casework.start_case(session, user(session, w["lead"]), placement_referral(session, w))
+        session.commit()
+        waiting_id = waiting.id
+        assert waiting.stage != "Placement active" and waiting.provider_id == w["provider"]
+    clock.set(at(date(2025, 9, 26)))
+    data = {"start": "2025-09-22"}
+    for d in ("22", "23", "24", "25", "26"):
+        data[f"s2025-09-{d}-AM-code"] = "/"
+        data[f"s2025-09-{d}-PM-code"] = "\\"
+    provider = client_for(app, sessions, w["provider_staff"])
+    assert provider.post(f"/cases/{case_id}/attendance/week", data=data).status_code == 302
+    lead = client_for(app, sessions, w["lead"])
+    html = lead.get("/dashboard").get_data(as_text=True)
+    assert "Week of 22 September 2025: 100% (10 of 10 sessions, 1 placements)" in html
+    drill = lead.get(f"/register?provider={w['provider']}&week=2025-09-22").get_data(as_text=True)
+    assert f"AP-{case_id:05d}" in drill and f"AP-{waiting_id:05d}" not in drill
