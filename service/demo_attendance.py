@@ -15,6 +15,7 @@ from workflows.calendar import is_school_day
 from . import attendance
 from .models import AttendanceDecision, AttendanceRecord, Case
 from .notify import people_in_role
+from .records import BEGUN_STAGES
 
 # Weighted codes a provider would report; most sessions attended.
 CODES = [("/", 82), ("L", 4), ("I", 4), ("M", 2), ("N", 4), ("O", 2), ("G", 1), ("V", 1)]
@@ -22,17 +23,21 @@ CODES = [("/", 82), ("L", 4), ("I", 4), ("M", 2), ("N", 4), ("O", 2), ("G", 1), 
 
 def load(session: Session, rng: random.Random) -> int:
     today = clock.today_london()
-    cases = list(session.scalars(select(Case).where(Case.status == "open", Case.stage == "Placement active")))
+    # Placements under way, and those that ended with a destination (their registers are kept).
+    cases = [c for c in session.scalars(select(Case).order_by(Case.id))
+             if (c.status == "open" and c.stage in BEGUN_STAGES)
+             or (c.status == "closed" and (c.data or {}).get("destination"))]
     written = 0
     for case in cases:
         if case.start_date is None or case.start_date >= today:
             continue
+        until = min(today, (attendance.last_day(case) or today) + timedelta(days=1))
         staff = people_in_role(session, case, "provider")
         head = people_in_role(session, case, "head_teacher")
         per_week = attendance.sessions_per_week(case)
         day = max(case.start_date, today - timedelta(weeks=12))
         marks = []
-        while day < today:
+        while day < until:
             if is_school_day(day):
                 slot_in_week = day.weekday() * 2
                 for index, name in enumerate(attendance.SESSIONS):
