@@ -27,6 +27,7 @@ from service.notify import people_in_role  # noqa: E402
 from workflows import clock  # noqa: E402
 
 from .conftest import csp_errors, open_page, serving, sign_in  # noqa: E402
+from .shots import screenshot_folder  # noqa: E402
 
 pytestmark = pytest.mark.browser
 
@@ -36,7 +37,7 @@ PASSWORD = demo.DEMO_PASSWORD
 # the demo data, built from DEMO_NOW, has each of them open.
 TASK_FORMS = ["draft_agreement", "record_review", "close_placement", "accept_agreement", "chase_overdue_review",
               "decide_placement", "check_safeguarding", "consult_parents", "hold_professionals_meeting",
-              "arrange_transport", "confirm_section_f", "consult_virtual_school"]
+              "check_provider_suitability", "inform_family", "confirm_section_f", "consult_virtual_school"]
 # WCAG 2.2 A and AA, and axe-core's best practices (landmarks, heading order, one h1 and so on).
 AXE_OPTIONS = {"runOnly": {"type": "tag", "values": ["wcag2a", "wcag2aa", "wcag21a", "wcag21aa", "wcag22aa",
                                                      "best-practice"]},
@@ -109,7 +110,16 @@ def site(tmp_path_factory):
     # the same tasks open on every run, whatever the day the suite runs.
     with clock.kept():
         clock.travel(DEMO_NOW)
-        yield from _site(tmp_path_factory)
+        started = datetime.now(timezone.utc)
+        for site in _site(tmp_path_factory):
+            site["moment"] = lambda: DEMO_NOW + (datetime.now(timezone.utc) - started)
+            yield site
+
+
+def _keep_site_time(site) -> None:
+    """Each test starts with the clock reset (tests/conftest.py): put it back on the site's time,
+    still running, so pages show the demo as it was built (same open tasks, same weeks)."""
+    clock.travel(site["moment"]())
 
 
 def _site(tmp_path_factory):
@@ -253,9 +263,13 @@ def describe_violations(violations: list[dict]) -> str:
             lines.append(f"      {summary}")
     return "\n".join(lines)
 
+# Pages saved for the README (docs/screenshots/ under `make screenshots`), over the demo data.
+SCREENSHOTS = {"dashboard (local authority)": "dashboard.png"}
+
 
 @pytest.mark.parametrize("name", list(PAGES))
 def test_page_is_accessible(name, site, browser):
+    _keep_site_time(site)
     visit = PAGES[name]
     who = visit.who(site) if callable(visit.who) else visit.who
     state = _signed_in_state(browser, site, who) if who else None
@@ -268,5 +282,8 @@ def test_page_is_accessible(name, site, browser):
         assert page.locator("h1").count() == 1, f"{name}: {page.locator('h1').all_inner_texts()}"
         assert page.title().strip(), f"{name}: empty <title>"
         assert not csp_errors(page), f"{name}: {csp_errors(page)}"
+        if name in SCREENSHOTS:
+            screenshot_folder().mkdir(parents=True, exist_ok=True)
+            page.screenshot(path=str(screenshot_folder() / SCREENSHOTS[name]), full_page=True)
     finally:
         page.context.close()

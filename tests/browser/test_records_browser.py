@@ -1,6 +1,6 @@
 """Placement records in real Chromium: the provider registers a week, the school authorises one
-absence, the dashboard figure changes and drills down to the case. Saves
-docs/screenshots/dashboard.png.
+absence, the dashboard figure changes and drills down to the case. (The dashboard screenshot is
+taken over the demo data, in test_accessibility.)
 
 The app runs in a thread (werkzeug) over a temporary SQLite database with CSRF on. The case is
 driven to 'Placement active' through the deployed lifecycle, and the clock is fixed at Friday
@@ -21,11 +21,9 @@ from workflows import clock  # noqa: E402
 
 from ..records.helpers import at, setup_world, start_active_case  # noqa: E402
 from .conftest import csp_errors, serving, sign_in  # noqa: E402
-from .shots import screenshot_folder  # noqa: E402
 
 pytestmark = pytest.mark.browser
 
-SHOTS = screenshot_folder()
 
 
 @pytest.fixture
@@ -85,8 +83,6 @@ def test_register_week_authorise_and_drill_down(server, page):
     page.goto(base + "/dashboard")
     expect(awaiting).to_contain_text("1")
     expect(awaiting).not_to_contain_text("2")
-    SHOTS.mkdir(parents=True, exist_ok=True)
-    page.screenshot(path=str(SHOTS / "dashboard.png"), full_page=True)
     awaiting.click()
     expect(page.locator("#count")).to_have_text("1 placement")
     page.get_by_role("link", name=f"AP-{case_id:05d}").click()
