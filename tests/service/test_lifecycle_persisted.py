@@ -1,5 +1,6 @@
 """The real lifecycle (bpmn/placement) through the real database: the scenarios of the engine-level
-tests replayed through `casework` as the right users, on SQLite and PostgreSQL."""
+tests replayed through `casework` as the right users, on SQLite and PostgreSQL (every scenario
+but the unexplained-absence message, which tests/records/test_lifecycle_alerts.py replays)."""
 from __future__ import annotations
 
 from datetime import timedelta
@@ -9,8 +10,8 @@ from sqlalchemy import select
 
 from service import casework, processes, timers
 from service.errors import NotAllowed
-from service.models import AuditEvent, Case, Notification, TaskRecord, User
-from tests.lifecycle.helpers import END, FORM_DATA, START, T0, nine
+from service.models import AuditEvent, Case, Notification, Organisation, TaskRecord, User
+from tests.lifecycle.helpers import END, FORM_DATA, START, T0, nine, review_due_dates
 from workflows import clock
 
 from .factories import world
@@ -29,7 +30,10 @@ def w(sessions):
         people = world(session)
         processes.deploy(session, REPO_BUNDLE, note="test")
         session.commit()
-        return {k: v.id for k, v in people.items()}
+        ids = {k: v.id for k, v in people.items()}
+        # "virtual_school" names both the organisation and its user in world(): keep both.
+        ids["virtual_school_org"] = session.scalar(select(Organisation.id).where(Organisation.type == "virtual_school"))
+        return ids
 
 
 def referral_body(w, **pupil):
@@ -41,16 +45,18 @@ def referral_body(w, **pupil):
         "pattern": "part_time", "sessions_per_week": 6, "proposed_start": START.isoformat(),
         "proposed_end": END.isoformat(), "objectives": "Improve attendance.", "transport_required": False,
         "social_care_id": w["social_care"] if pupil.get("has_social_worker") else None,
+        "virtual_school_id": w["virtual_school_org"] if pupil.get("looked_after") else None,
     }
 
 
 class Case_:
     """A persisted case driven through casework, one transaction per step."""
 
-    def __init__(self, app, sessions, w, **pupil):
+    def __init__(self, app, sessions, w, placement: dict | None = None, **pupil):
         self.app, self.sessions, self.w = app, sessions, w
         with sessions() as session:
-            case = casework.start_case(session, session.get(User, w["lead"]), referral_body(w, **pupil))
+            body = {**referral_body(w, **pupil), **(placement or {})}
+            case = casework.start_case(session, session.get(User, w["lead"]), body)
             session.commit()
             self.id = case.id
 
@@ -202,3 +208,101 @@ def test_review_extend_moves_the_end_timers(app, sessions, w):
     # nothing ends at the old end date: the stage waits for the new one
     c.fire_at(nine(END, 1))
     assert c.case().stage == "Placement active" and "close_placement" not in c.open()
+
+
+def _completed(sessions, case_id) -> list[str]:
+    with sessions() as session:
+        return [e.detail["element_id"] for e in session.scalars(
+            select(AuditEvent).where(AuditEvent.case_id == case_id, AuditEvent.type == "task_completed")
+            .order_by(AuditEvent.id))]
+
+
+def test_looked_after_pupil_virtual_school_consulted_and_meeting_held(app, sessions, w):
+    c = Case_(app, sessions, w, looked_after=True)
+    c.do("check_provider_suitability")
+    c.do("check_safeguarding")
+    assert c.open() == {"consult_parents": "school_ap_lead", "consult_virtual_school": "virtual_school"}
+    c.do("consult_virtual_school")
+    assert c.open() == {"consult_parents": "school_ap_lead"}  # the join waits for the parents
+    c.do("consult_parents")
+    assert c.open() == {"hold_professionals_meeting": "school_ap_lead"}
+    c.do("hold_professionals_meeting")
+    c.do("decide_placement", decision="approve")
+    data = c.case().data
+    assert data["virtual_school_views"] and data["parent_views"] and data["meeting_date"]
+    assert c.case().stage == "Commissioning agreement"
+
+
+def test_ehcp_full_time_at_an_unregistered_provider_refused_then_another_chosen(app, sessions, w):
+    c = Case_(app, sessions, w, placement={"provider_id": w["other_provider"], "pattern": "full_time",
+                                           "sessions_per_week": 10}, sen_status="ehcp")
+    assert c.case().data["registration_allows"] is False
+    c.do("check_provider_suitability", provider_suitable=False,
+         registration_consideration="Unregistered, full time and an EHCP: not allowed.")
+    assert c.open() == {"choose_another_provider": "school_ap_lead"}
+    c.do("choose_another_provider", provider_id=w["provider"])
+    case = c.case()
+    assert case.provider_id == w["provider"] and case.data["registration_allows"] is True
+    c.do("check_provider_suitability")
+    c.do("check_safeguarding")
+    assert c.open() == {"consult_parents": "school_ap_lead", "confirm_section_f": "senco"}
+    c.do("confirm_section_f")
+    assert c.open() == {"consult_parents": "school_ap_lead", "notify_send_caseworker": "senco"}
+    c.do("notify_send_caseworker")
+    c.do("consult_parents")
+    assert c.open() == {"decide_placement": "head_teacher"}  # no professionals' meeting needed
+
+
+def test_safeguarding_fail_then_another_provider(app, sessions, w):
+    c = Case_(app, sessions, w)
+    c.do("check_provider_suitability")
+    c.do("check_safeguarding", safeguarding_outcome="fail", safeguarding_notes="No DBS evidence.",
+         staff_checks_confirmed=False)
+    assert c.case().stage == "Referral and provider suitability"
+    assert c.open() == {"choose_another_provider": "school_ap_lead"}
+    c.do("choose_another_provider", provider_id=w["provider"])
+    c.do("check_provider_suitability")
+    c.do("check_safeguarding")
+    assert c.open() == {"consult_parents": "school_ap_lead"}
+    assert _completed(sessions, c.id) == ["check_provider_suitability", "check_safeguarding",
+                                          "choose_another_provider", "check_provider_suitability",
+                                          "check_safeguarding"]
+
+
+def test_revise_loops_back_to_the_referral(app, sessions, w):
+    c = Case_(app, sessions, w)
+    for element in ("check_provider_suitability", "check_safeguarding", "consult_parents"):
+        c.do(element)
+    c.do("decide_placement", decision="revise", revision_request="Fewer sessions, please.")
+    assert c.open() == {"revise_referral": "school_ap_lead"}
+    c.do("revise_referral", sessions_per_week=4)
+    assert c.open() == {"check_provider_suitability": "school_ap_lead"}
+    for element in ("check_provider_suitability", "check_safeguarding", "consult_parents"):
+        c.do(element)
+    c.do("decide_placement", decision="approve")
+    case = c.case()
+    assert case.stage == "Commissioning agreement" and case.data["sessions_per_week"] == 4
+
+
+def test_review_reminder_overdue_escalation_and_next_steps(app, sessions, w):
+    c = Case_(app, sessions, w)
+    _to_active(c)
+    first = review_due_dates()[0]
+    assert c.fire_at(nine(first - timedelta(days=8))) == 0 and "record_review" not in c.open()
+    assert c.fire_at(nine(first - timedelta(days=7), 1)) == 1
+    assert c.open() == {"record_review": "school_ap_lead"}
+    c.fire_at(nine(first + timedelta(days=6), 1))
+    assert c.open() == {"record_review": "school_ap_lead"}
+    c.fire_at(nine(first + timedelta(days=7), 1))  # 5 school days overdue
+    assert c.open() == {"record_review": "school_ap_lead", "chase_overdue_review": "head_teacher"}
+    with sessions() as session:
+        assert session.scalars(select(Notification).where(Notification.user_id == w["head"])).all()
+    c.do("chase_overdue_review")
+    c.do("record_review", review_date=(first + timedelta(days=8)).isoformat())
+    for due in review_due_dates()[1:]:
+        c.fire_at(nine(due - timedelta(days=7), 1))
+        c.do("record_review")
+    c.fire_at(nine(END - timedelta(days=15), 1))
+    assert "plan_next_steps" not in c.open()
+    c.fire_at(nine(END - timedelta(days=14), 1))
+    assert c.open() == {"plan_next_steps": "school_ap_lead"}
