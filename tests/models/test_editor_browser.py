@@ -3,6 +3,7 @@ deployed as version 2, and every MIWG reference model opened and deployed (or re
 from __future__ import annotations
 
 import threading
+from datetime import timedelta
 from pathlib import Path
 
 import pytest
@@ -11,10 +12,12 @@ from sqlalchemy import select
 from werkzeug.serving import make_server
 
 from service import casework, create_app, migrate, processes
-from service.models import Case, Organisation, ProcessVersion, User
+from service.models import Case, Organisation, ProcessVersion, TaskRecord, User, WaitingTimer
+from service.notify import people_in_role
 from workflows import validate_bundle
 from workflows.migration import compare_files
 
+from ..lifecycle.helpers import FORM_DATA
 from ..service.factories import referral, world
 from .conftest import add_test_login
 from .helpers import LIFECYCLE, MIWG
@@ -123,6 +126,29 @@ def _start(live, upn):
         return case.id
 
 
+def _to_active(live, case_id) -> None:
+    """Complete the case's tasks as the people in their lanes until the placement is active."""
+    for _ in range(20):
+        with live["sessions"]() as session:
+            case = session.get(Case, case_id)
+            if case.stage == "Placement active":
+                return
+            task = session.scalar(select(TaskRecord).where(TaskRecord.case_id == case_id, TaskRecord.state == "open")
+                                  .order_by(TaskRecord.created_at, TaskRecord.element_id).limit(1))
+            data = dict(FORM_DATA[task.element_id])
+            if task.element_id == "draft_agreement":
+                data.update(start_date=case.start_date.isoformat(), end_date=case.end_date.isoformat())
+            casework.complete_task(session, people_in_role(session, case, task.role)[0], task.id, data)
+            session.commit()
+    raise AssertionError(f"case {case_id} never became active")
+
+
+def _reminder_due(live, case_id):
+    with live["sessions"]() as session:
+        return session.scalar(select(WaitingTimer.due_at).where(WaitingTimer.case_id == case_id,
+                                                                WaitingTimer.element_id == "review_reminder"))
+
+
 def test_lifecycle_round_trips_through_the_modeler(browser, live):
     files = processes.read_bundle_path(LIFECYCLE)
     version_id = _deploy(live, files)
@@ -186,6 +212,11 @@ def test_owner_changes_a_timer_validates_and_deploys_v2(browser, live):
         assert timer.expression == new_expr
         old = processes.bundle_for(session, v1)
         assert old.subprocess_specs["monitoring"].task_specs["review_reminder"].event_definition.expression == "review_reminder_at"
+    # Both placements begin: the old case keeps the 7-day reminder, the new one follows the new model.
+    _to_active(live, old_case)
+    _to_active(live, new_case)
+    old_due, new_due = _reminder_due(live, old_case), _reminder_due(live, new_case)
+    assert old_due is not None and new_due - old_due == timedelta(days=4)
     # the models list shows both versions and who runs on which
     page.goto(live["url"] + "/models/")
     assert page.locator("tr[data-version='1'] td[data-running='1']").count() == 1
