@@ -313,7 +313,8 @@ class Instance:
             if latest is None or task.last_state_change >= latest.last_state_change:
                 latest = task
         for task in self._all_tasks(state=TaskState.READY | TaskState.WAITING | TaskState.STARTED):
-            if latest is None or task.last_state_change >= latest.last_state_change:
+            # A join waiting for its other branches holds no data until it fires: skip it.
+            if task.data and (latest is None or task.last_state_change >= latest.last_state_change):
                 latest = task
         return dict(latest.data) if latest is not None else {}
 

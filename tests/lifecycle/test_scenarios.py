@@ -387,3 +387,15 @@ def test_state_round_trip_mid_monitoring():
     d = review_due_dates()[0]
     w2.fire_at(nine(d - timedelta(days=7), 1))
     assert w2.ready() == ["record_review"]
+
+
+def test_case_data_stays_whole_while_parallel_pre_start_tasks_are_half_done():
+    # A join waiting for its other branch holds no data: the case must still show its details.
+    w = Walk.start(referral(transport_required=True))
+    reach_decision(w)
+    w.complete("decide_placement")
+    through_agreement(w)
+    w.complete("inform_family")
+    assert w.inst.stage == "Before the start" and "arrange_transport" in w.ready()
+    data = w.inst.data
+    assert data["transport_required"] is True and data["objectives"] and data["parents_informed_on"]
