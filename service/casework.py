@@ -74,7 +74,7 @@ def start_case(session: Session, actor: User | None, referral: dict,
     data = dict(referral)
     data["pupil"] = {**pupil_in, "upn": pupil.upn}
     data["case_id"] = case.id
-    data["provider"] = provider_snapshot(session, referral["provider_id"], exclude_case=case.id)
+    data["provider"] = provider_snapshot(session, referral["provider_id"], case=case)
     bundle = processes.bundle_for(session, version.id)
     try:
         instance = Instance.start(bundle, data=data)
@@ -86,15 +86,22 @@ def start_case(session: Session, actor: User | None, referral: dict,
     return case
 
 
-def provider_snapshot(session: Session, provider_id, exclude_case: int | None = None) -> dict:
-    """What the model may know of a provider: its registration and how many it teaches full time."""
+# Stages of a placement the school has decided on: its pupil is at the provider, or going there.
+PLACED_STAGES = ("Commissioning agreement", "Before the start", "Placement active", "Closure")
+
+
+def provider_snapshot(session: Session, provider_id, case: Case | None = None) -> dict:
+    """What the model may know of a provider: its registration and how many pupils it teaches
+    full time (placements decided on, open, each pupil once; never `case`'s own pupil)."""
     provider = session.get(Provider, provider_id) if provider_id else None
     if provider is None:
         return {}
-    full_time = select(func.count(Case.id)).where(
-        Case.provider_id == provider.id, Case.status == "open", Case.pattern == "full_time")
-    if exclude_case is not None:
-        full_time = full_time.where(Case.id != exclude_case)
+    # Each referral has its own pupil row: the same child is recognised by UPN.
+    full_time = select(func.count(func.distinct(Pupil.upn))).join(Case, Case.pupil_id == Pupil.id).where(
+        Case.provider_id == provider.id, Case.status == "open", Case.pattern == "full_time",
+        Case.stage.in_(PLACED_STAGES))
+    if case is not None:
+        full_time = full_time.where(Case.id != case.id, Pupil.upn != case.pupil.upn)
     return {
         "id": provider.id, "name": provider.name, "registration_status": provider.registration_status,
         "urn": provider.urn, "ukprn": provider.ukprn,
@@ -200,7 +207,7 @@ def _refresh_chosen_provider(session: Session, case: Case, cleaned: dict) -> Non
     if provider is None or not provider.listed:
         raise InvalidInput("Choose a provider from the directory",
                            {"provider_id": "Enter the directory number of a listed provider"})
-    snapshot = provider_snapshot(session, provider.id, exclude_case=case.id)
+    snapshot = provider_snapshot(session, provider.id, case=case)
     cleaned["provider"] = snapshot
     cleaned["new_provider_name"] = snapshot["name"]
     cleaned["new_provider_registration_status"] = snapshot["registration_status"]

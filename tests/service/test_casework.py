@@ -172,3 +172,29 @@ def test_decline_closes_case_with_status(sessions, app, w):
     with sessions() as session:
         case = session.get(Case, case_id)
         assert case.status == "declined" and case.closed_at is not None and case.stage is None
+
+
+def test_registration_rule_counts_placed_full_time_pupils_once_and_never_this_one(sessions, w):
+    """Pending referrals do not fill a provider; a pupil referred twice counts once; a referral
+    never counts its own pupil (the rule adds one)."""
+    upns = ["B801200005001", "Q801200005002", "E801200005003"]
+
+    def refer(upn):
+        return start(sessions, w, pattern="full_time", sessions_per_week=10, pupil={"upn": upn})
+
+    def pupils_seen_by(case_id):
+        with sessions() as session:
+            return session.get(Case, case_id).data["provider"]["current_full_time_pupils"]
+
+    first = refer(upns[0])
+    assert pupils_seen_by(refer(upns[1])) == 0  # the first is only a referral
+    with sessions() as session:
+        session.get(Case, first).stage = "Placement active"
+        session.commit()
+    assert pupils_seen_by(refer(upns[2])) == 1
+    assert pupils_seen_by(refer(upns[0])) == 0  # the same child again: not counted against itself
+    again = refer(upns[0])
+    with sessions() as session:
+        session.get(Case, again).stage = "Before the start"
+        session.commit()
+    assert pupils_seen_by(refer(upns[1])) == 1  # two placements of one child count once
