@@ -230,10 +230,28 @@ def _validated_form_data(task, data: dict) -> dict:
     prefill = task.data or {}
     merged = {k: v for k, v in data.items() if k not in read_only}
     merged.update({k: prefill[k] for k in read_only if k in prefill})
-    errors = validation.validate(schema, merged)
+    errors = validation.validate(schema, merged) or _date_order_errors(properties, {**prefill, **merged})
     if errors:
         raise InvalidInput("Some answers need correcting", errors)
     return {k: v for k, v in merged.items() if k not in read_only and (not properties or k in properties)}
+
+
+def _date_order_errors(properties: dict, answers: dict) -> dict[str, str]:
+    """The forms' `x-notBefore` keyword: a date field names another date field (answered or held
+    by the case) that it may not precede, e.g. an agreement's end date and its start date."""
+    errors = {}
+    for name, prop in properties.items():
+        other = prop.get("x-notBefore") if isinstance(prop, dict) else None
+        value, floor = answers.get(name), answers.get(other) if other else None
+        if not (isinstance(value, str) and isinstance(floor, str)):
+            continue
+        try:
+            if date.fromisoformat(value[:10]) < date.fromisoformat(floor[:10]):
+                title = (properties.get(other) or {}).get("title") or other.replace("_", " ")
+                errors[name] = f"{prop.get('title') or name} must be the same as or after {title.lower()}"
+        except ValueError:
+            continue  # not a date: the schema's format check reports it
+    return errors
 
 
 def save_draft(session: Session, actor: User, task_id: str, data: dict) -> TaskRecord:

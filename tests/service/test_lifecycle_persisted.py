@@ -306,3 +306,17 @@ def test_review_reminder_overdue_escalation_and_next_steps(app, sessions, w):
     assert "plan_next_steps" not in c.open()
     c.fire_at(nine(END - timedelta(days=14), 1))
     assert c.open() == {"plan_next_steps": "school_ap_lead"}
+
+
+def test_agreement_end_date_before_its_start_is_refused_naming_the_field(app, sessions, w):
+    from service.errors import InvalidInput
+    c = Case_(app, sessions, w)
+    for element in ("check_provider_suitability", "check_safeguarding", "consult_parents"):
+        c.do(element)
+    c.do("decide_placement", decision="approve")
+    with pytest.raises(InvalidInput) as refused:
+        c.do("draft_agreement", start_date=START.isoformat(), end_date=(START - timedelta(days=1)).isoformat())
+    assert refused.value.details == {"end_date": "Latest end date must be the same as or after start date"}
+    assert c.open() == {"draft_agreement": "school_ap_lead"}  # nothing was lost or moved on
+    c.do("draft_agreement", start_date=START.isoformat(), end_date=START.isoformat())
+    assert c.open() == {"accept_agreement": "provider"}
