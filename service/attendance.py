@@ -150,6 +150,17 @@ def half_up(x: float) -> int:
 
 # ------------------------------------------------------------------------ who may do what
 
+BEGUN_STAGES = {"Placement active", "Closure"}
+
+
+def placement_begun(case: Case) -> bool:
+    """Whether the pupil has been going to the provider: the placement is active or closing, or
+    it ended with a destination. Before that there is no register to keep."""
+    if case.status == "open":
+        return case.stage in BEGUN_STAGES
+    return case.status == "closed" and bool((case.data or {}).get("destination"))
+
+
 def can_register(user, case: Case) -> bool:
     org = user.organisation
     return ("provider" in user.roles and org is not None and org.type == "provider"
@@ -228,6 +239,9 @@ def register_marks(session: Session, user, case: Case, marks: list[dict], keys: 
     if not can_register(user, case):
         raise NotAllowed("Only staff of the pupil's provider can register attendance")
     case = casework.lock_case(session, case.id)  # one writer per case: alerts see every mark
+    if not placement_begun(case):
+        raise Conflict("Attendance is registered once the placement has begun; this case is at "
+                       + (f"the {case.stage} stage" if case.status == "open" else f"an end ({case.status})"))
     errors: dict[str, str] = {}
     existing = {(r.date, r.session): r for r in records_for(session, case.id)}
     seen = set()

@@ -27,7 +27,7 @@ DESTINATIONS = {
 }
 REVIEW_TASK = "record_review"
 ACTIVE_STAGE = "Placement active"
-BEGUN_STAGES = {ACTIVE_STAGE, "Closure"}
+BEGUN_STAGES = attendance.BEGUN_STAGES
 SETTING_TYPES = {"NFE": "Non-further education provider (NFE)", "OOT": "One-to-one tuition (OOT)",
                  "OTH": "Other (OTH)", "WBP": "Work-based placement (WBP)"}
 
@@ -69,7 +69,7 @@ class Row:
 
     @property
     def begun(self) -> bool:
-        return self.case.status == "closed" and bool(self.data.get("destination")) or self.case.stage in BEGUN_STAGES
+        return attendance.placement_begun(self.case)
 
     @property
     def length_days(self) -> int | None:

@@ -7,7 +7,7 @@ from datetime import datetime, timezone
 import pytest
 from sqlalchemy import select
 
-from service.models import AttendanceRecord, AuditEvent
+from service.models import AttendanceRecord, AuditEvent, Case
 from workflows import clock
 
 from .conftest import deploy_bundle, open_task
@@ -18,6 +18,27 @@ MARK = {"date": "2027-01-12", "session": "AM", "code": "/", "note": ""}
 @pytest.fixture(autouse=True)
 def _term_time():
     clock.set(datetime(2027, 1, 15, 12, 0, tzinfo=timezone.utc))
+
+
+def _begin(sessions, case_id: int) -> None:
+    """The small test models have no stages: put the case where a register is kept."""
+    with sessions() as session:
+        session.get(Case, case_id).stage = "Placement active"
+        session.commit()
+
+
+@pytest.fixture
+def case(case, sessions):
+    _begin(sessions, case["id"])
+    return case
+
+
+def test_no_register_before_the_placement_has_begun(api, body, sessions):
+    referral = api.post("/cases", json=body(), as_="lead").json
+    response = api.post(f"/cases/{referral['id']}/attendance", json=MARK, as_="provider_staff")
+    assert response.status_code == 409 and "once the placement has begun" in response.json["error"]["message"]
+    with sessions() as session:
+        assert session.scalars(select(AttendanceRecord)).all() == []
 
 
 def test_provider_registers_a_session(api, case, sessions, w):
@@ -77,6 +98,7 @@ def test_unexplained_absence_with_a_social_worker_reaches_the_case(app, api, bod
     deploy_bundle(sessions, "absence")
     referral = body(pupil={"has_social_worker": True}, social_care_id=w["social_care"])
     case = api.post("/cases", json=referral, as_="lead").json
+    _begin(sessions, case["id"])
     response = api.post(f"/cases/{case['id']}/attendance", json={**MARK, "code": "N"}, as_="provider_staff")
     assert response.status_code == 201 and response.json["message_delivered"] is True
     task = open_task(sessions, case["id"], "follow_up")
