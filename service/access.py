@@ -49,6 +49,33 @@ def is_parent_only(user: User) -> bool:
     return user.roles == {"parent"}
 
 
+ROLE_NAMES = {
+    "school_ap_lead": "School AP lead", "head_teacher": "Head teacher", "dsl": "Designated safeguarding lead",
+    "senco": "SENCO", "la_officer": "Local authority officer", "social_worker": "Social worker",
+    "virtual_school": "Virtual school", "provider": "Provider", "parent": "Parent or carer",
+    "process_owner": "Process owner", "admin": "Administrator",
+}
+
+
+def role_name(role: str) -> str:
+    """A role as people say it ("School AP lead"), for pages and messages."""
+    return ROLE_NAMES.get(role, role.replace("_", " "))
+
+
+def not_your_role(role: str) -> str:
+    return f"This task is for someone in the {role_name(role)} role"
+
+
+def can_view_task(user: User, case: Case, role: str) -> bool:
+    """Who may read a task they cannot do: staff of the pupil's school and of the LA, who oversee
+    the case. Parents and other agencies see only their own tasks (the case page lists the rest)."""
+    if can_work_task(user, case, role):
+        return True
+    org = user.organisation
+    return (not is_parent_only(user) and org is not None and org.id in (case.school_id, case.la_id)
+            and can_see_case(user, case))
+
+
 def can_work_task(user: User, case: Case, role: str) -> bool:
     return role in user.roles and can_see_case(user, case)
 

@@ -175,7 +175,7 @@ def complete_task(session: Session, actor: User | None, task_id: str, data: dict
     roles = None
     if actor is not None:
         if not access.can_work_task(actor, case, record.role):
-            raise NotAllowed("This task is for the " + record.role.replace("_", " ") + " role")
+            raise NotAllowed(access.not_your_role(record.role))
         roles = actor.roles
     instance = load_instance(session, case)
     timers_before = _timer_rows(instance)
@@ -259,7 +259,7 @@ def save_draft(session: Session, actor: User, task_id: str, data: dict) -> TaskR
     if record.state != "open":
         raise Conflict("This task has already been completed")
     if not access.can_work_task(actor, record.case, record.role):
-        raise NotAllowed("This task is for the " + record.role.replace("_", " ") + " role")
+        raise NotAllowed(access.not_your_role(record.role))
     record.draft = jsonable(data)
     audit.record(session, "task_draft_saved", case_id=record.case_id, actor_id=actor.id, task_id=task_id)
     return record
@@ -290,7 +290,7 @@ def reassign(session: Session, actor: User, task_id: str, assignee_id: int) -> T
     assignee = session.get(User, assignee_id)
     if assignee is None or not assignee.active or not access.can_work_task(assignee, record.case, record.role):
         raise InvalidInput("Choose someone who works in this role on this case",
-                           {"assignee_id": "Choose someone with the " + record.role.replace("_", " ") + " role"})
+                           {"assignee_id": f"Choose someone in the {access.role_name(record.role)} role"})
     record.assignee_id = assignee.id
     audit.record(session, "task_reassigned", case_id=record.case_id, actor_id=actor.id, task_id=task_id,
                  title=record.title, assignee_id=assignee.id)
@@ -302,7 +302,7 @@ def _open_task_for(session: Session, actor: User, task_id: str) -> TaskRecord:
     if record.state != "open":
         raise Conflict("This task has already been completed")
     if not access.can_work_task(actor, record.case, record.role):
-        raise NotAllowed("This task is for the " + record.role.replace("_", " ") + " role")
+        raise NotAllowed(access.not_your_role(record.role))
     return record
 
 

@@ -28,7 +28,7 @@ def workable_task(session, user, task_id: str) -> TaskRecord:
         session.commit()
         raise NotAllowed("You cannot work on this task: its case is not one your organisation is party to")
     if not access.can_work_task(user, record.case, record.role):
-        raise NotAllowed("This task is for the " + record.role.replace("_", " ") + " role")
+        raise NotAllowed(access.not_your_role(record.role))
     return record
 
 

@@ -94,6 +94,9 @@ def _conflict(record, message, status=409):
 def show(task_id):
     db = database.session()
     record = casework.task_record(db, current_user, task_id)
+    if not access.can_view_task(current_user, record.case, record.role):
+        # Party to the case, but neither in the task's lane nor overseeing the case.
+        raise NotAllowed(access.not_your_role(record.role))
     if record.state != "open":
         who = person(record.completed_by) if record.completed_by_id else None
         return _conflict(record, f"This task was completed by {who}." if who and record.state == "completed"
@@ -115,7 +118,7 @@ def submit(task_id):
     if record.state != "open":
         return _conflict(record, _completed_message(record))
     if not access.can_work_task(user, record.case, record.role):
-        raise NotAllowed("This task is for the " + record.role.replace("_", " ") + " role")
+        raise NotAllowed(access.not_your_role(record.role))
     view = _engine_task(db, record.case, task_id)
     if view is None:
         return _conflict(record, "This task is no longer open.")
@@ -221,7 +224,7 @@ def reassign(task_id):
     if record.state != "open":
         return _conflict(record, _completed_message(record))
     if not access.can_work_task(current_user, record.case, record.role):
-        raise NotAllowed("This task is for the " + record.role.replace("_", " ") + " role")
+        raise NotAllowed(access.not_your_role(record.role))
     people = candidates(db, record)
     error = None
     if request.method == "POST":

@@ -143,6 +143,18 @@ def test_other_role_sees_the_task_but_cannot_submit(app, w, sessions, sign_in):
     assert sign_in(w["other_lead"]).get(f"/tasks/{task.id}").status_code == 404
 
 
+def test_parents_and_other_agencies_cannot_read_the_schools_tasks(app, w, sessions, sign_in):
+    case_id = start_case(sessions, w)
+    link_parent(sessions, w, case_id)
+    task = _open(sessions, case_id, "assess")
+    for who in ("parent", "provider_staff"):
+        response = sign_in(w[who]).get(f"/tasks/{task.id}")
+        body = response.get_data(as_text=True)
+        assert response.status_code == 403, who
+        assert "School AP lead role" in body and 'name="summary"' not in body
+    assert sign_in(w["la_officer"]).get(f"/tasks/{task.id}").status_code == 200  # oversees the case
+
+
 def test_parent_gives_their_own_assessment(app, w, sessions, sign_in):
     case_id = start_case(sessions, w)
     lead = sign_in(w["lead"])
