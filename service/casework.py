@@ -340,6 +340,35 @@ def deliver_message(session: Session, case_id: int, name: str, payload: dict,
     return caught
 
 
+BREAKDOWN_REPORTERS = {"school_ap_lead", "head_teacher", "la_officer"}
+BREAKDOWN_STAGE = "Placement active"
+
+
+def can_report_breakdown(user: User, case: Case) -> bool:
+    """The pupil's school (AP lead, head teacher) and the LA may end a running placement early."""
+    org = user.organisation
+    return (case.status == "open" and case.stage == BREAKDOWN_STAGE and org is not None
+            and org.id in (case.school_id, case.la_id) and bool(user.roles & BREAKDOWN_REPORTERS))
+
+
+def report_breakdown(session: Session, actor: User, case_id: int, reason) -> Case:
+    """The placement has broken down: the model's `placement_breakdown` message takes the case to
+    closure (recording the destination is the school's closing task)."""
+    case = lock_case(session, case_id)
+    if not access.can_see_case(actor, case):
+        raise NotFound("No such case")
+    if not can_report_breakdown(actor, case):
+        raise NotAllowed("Only the pupil's school or the local authority can end a running placement early")
+    reason = reason.strip() if isinstance(reason, str) else ""
+    if not reason or len(reason) > 2000:
+        raise InvalidInput("Say why the placement is ending", {
+            "reason": "Enter why the placement is ending early, in 2000 characters or fewer"})
+    if not deliver_message(session, case.id, "placement_breakdown", {"case_id": case.id, "reason": reason},
+                           actor=actor):
+        raise Conflict("This placement cannot be ended early at its current stage")
+    return case
+
+
 # ---------------------------------------------------------------- saving and projections
 
 def _persist(session: Session, case: Case, instance: Instance, actor: User | None, _hops: int = 0,

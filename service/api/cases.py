@@ -98,6 +98,19 @@ def get_case(user, case_id: int):
     return jsonify(body)
 
 
+@bp.post("/cases/<int:case_id>/end-early")
+@authenticated
+def end_early(user, case_id: int):
+    """A running placement has broken down: the case goes to closure (school AP lead, head
+    teacher or LA officer of the case)."""
+    session = database.session()
+    readable_case(session, user, case_id)
+    body = json_body()
+    case = casework.report_breakdown(session, user, case_id, body.get("reason"))
+    session.commit()
+    return jsonify(case_json(session, user, case))
+
+
 @bp.get("/cases/<int:case_id>/events")
 @authenticated
 def case_events(user, case_id: int):

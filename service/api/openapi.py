@@ -221,6 +221,15 @@ PATHS = {
     "/cases/{id}": {"get": {
         "operationId": "getCase", "summary": "One case (parents get a summary)", "parameters": [CASE_ID],
         "responses": {"200": _json(ref("CaseOrSummary"), "The case"), **_errors(401, 403, 404)}}},
+    "/cases/{id}/end-early": {"post": {
+        "operationId": "endPlacementEarly",
+        "summary": "A running placement has broken down: the case goes to closure (school AP lead, head "
+                   "teacher or LA officer)",
+        "parameters": [CASE_ID],
+        "requestBody": _body(_object({"reason": {"type": "string", "minLength": 1, "maxLength": 2000}},
+                                     required=["reason"])),
+        "responses": {"200": _json(ref("CaseOrSummary"), "The case, now at closure"),
+                      **_errors(401, 403, 404, 409, 422)}}},
     "/cases/{id}/events": {"get": {
         "operationId": "caseEvents", "summary": "The case's audit trail, oldest first",
         "parameters": [CASE_ID, *PAGING],

@@ -2,7 +2,7 @@
 process diagram's BPMN XML and highlighted element ids for bpmn-js."""
 from __future__ import annotations
 
-from flask import Blueprint, Response, jsonify, render_template, request
+from flask import Blueprint, Response, flash, jsonify, redirect, render_template, request, url_for
 from flask_login import current_user, login_required
 from lxml import etree
 from sqlalchemy import func, select
@@ -11,6 +11,7 @@ from sqlalchemy.orm import aliased
 from workflows import EngineError
 
 from .. import access, audit, casework, database
+from ..errors import Conflict, InvalidInput, NotAllowed
 from ..models import AuditEvent, Case, Organisation, ProcessVersion, Pupil, TaskRecord, User
 from .common import PAGE_SIZE, page_number, pagination, person
 
@@ -74,7 +75,35 @@ def show(case_id):
     return render_template("cases/show.html", title=f"Case {case.reference}", case=case, open_tasks=open_tasks,
                            timeline=timeline, data=case.data or {},
                            can_work=lambda role: access.can_work_task(user, case, role),
+                           can_end_early=casework.can_report_breakdown(user, case),
                            **case_records_context(db, case))
+
+
+@bp.route("/cases/<int:case_id>/end-early", methods=["GET", "POST"])
+@login_required
+def end_early(case_id):
+    """Report a placement breakdown: the case goes to closure, where the school records the destination."""
+    db = database.session()
+    case = casework.visible_case(db, current_user, case_id)
+    reason, errors, status = "", {}, 200
+    if request.method == "POST":
+        reason = request.form.get("reason") or ""
+        try:
+            casework.report_breakdown(db, current_user, case.id, reason)
+            db.commit()
+            flash("The placement is ending early. Record the pupil's destination in the task "
+                  "to close the placement.", "success")
+            return redirect(url_for("cases.show", case_id=case.id))
+        except InvalidInput as error:
+            db.rollback()
+            errors, status = error.details, 422
+        except Conflict as error:
+            db.rollback()
+            errors, status = {"reason": error.message}, 409
+    elif not casework.can_report_breakdown(current_user, case):
+        raise NotAllowed("Only the pupil's school or the local authority can end a running placement early")
+    return render_template("cases/end_early.html", title=f"End the placement early – case {case.reference}",
+                           case=case, reason=reason, errors=errors), status
 
 
 def _names(db, events) -> dict[int, str]:
