@@ -2,7 +2,7 @@
 from __future__ import annotations
 
 import json
-from datetime import date
+from datetime import date, timedelta
 from pathlib import Path
 
 from sqlalchemy.orm import Session
@@ -13,6 +13,7 @@ from workflows import clock
 
 from .models import Organisation, Provider
 
+MIN_AGE, MAX_AGE = 4, 19  # reception to the end of the sixth form
 REFERRAL_SCHEMA = json.loads((Path(__file__).parent / "schemas" / "referral.json").read_text())
 
 
@@ -37,13 +38,23 @@ def validate_referral(session: Session, body) -> dict[str, str]:
     start, end = _date(body.get("proposed_start")), _date(body.get("proposed_end"))
     if start and end and end <= start:
         errors.setdefault("proposed_end", "The end date must be after the start date")
+    today = clock.today_london()
+    if start and start < today - timedelta(days=365):
+        errors.setdefault("proposed_start", "The proposed start cannot be more than a year ago")
     dob = _date(pupil.get("date_of_birth"))
-    if dob and dob >= clock.now().date():
+    if dob and dob >= today:
         errors.setdefault("pupil.date_of_birth", "Date of birth must be in the past")
+    elif dob and start and not MIN_AGE <= _age_on(dob, start) <= MAX_AGE:
+        errors.setdefault("pupil.date_of_birth",
+                          f"The pupil must be of school age ({MIN_AGE} to {MAX_AGE}) on the proposed start date")
     if pupil.get("has_social_worker") and not body.get("social_care_id"):
         errors.setdefault("social_care_id", "Choose the children's social care team, as the pupil has a social worker")
+    elif body.get("social_care_id") and not pupil.get("has_social_worker"):
+        errors.setdefault("social_care_id", "Only choose a social care team when the pupil has a social worker")
     if pupil.get("looked_after") and not body.get("virtual_school_id"):
         errors.setdefault("virtual_school_id", "Choose the virtual school, as the pupil is looked after")
+    elif body.get("virtual_school_id") and not pupil.get("looked_after"):
+        errors.setdefault("virtual_school_id", "Only choose a virtual school when the pupil is looked after")
     _check_org(session, errors, body, "school_id", "school", "Choose a school")
     _check_org(session, errors, body, "social_care_id", "social_care", "Choose a children's social care team")
     _check_org(session, errors, body, "virtual_school_id", "virtual_school", "Choose a virtual school")
@@ -62,6 +73,10 @@ def _check_org(session, errors, body, field, org_type, message):
         org = session.get(Organisation, value)
         if org is None or org.type != org_type:
             errors[field] = message
+
+
+def _age_on(born: date, day: date) -> int:
+    return day.year - born.year - ((day.month, day.day) < (born.month, born.day))
 
 
 def _date(value) -> date | None:

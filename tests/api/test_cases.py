@@ -167,3 +167,25 @@ def test_events_are_the_audit_trail_oldest_first(api, case, w):
     assert {"at", "actor", "type", "detail"} <= set(events[0])
     assert [e["at"] for e in events] == sorted(e["at"] for e in events)
     assert "case_viewed" in [e["type"] for e in events]
+
+
+@pytest.mark.parametrize("change, field", [
+    ({"pupil": {"date_of_birth": "1900-05-01"}}, "pupil.date_of_birth"),    # not of school age
+    ({"pupil": {"date_of_birth": "2024-05-01"}}, "pupil.date_of_birth"),
+    ({"proposed_start": "1990-01-08", "proposed_end": "1990-03-30"}, "proposed_start"),
+    ({"social_care_id": "social_care"}, "social_care_id"),                  # no social worker
+    ({"virtual_school_id": "virtual_school_org"}, "virtual_school_id"),     # not looked after
+])
+def test_referral_facts_that_cannot_be_true_are_422(api, body, w, sessions, change, field):
+    from service.models import Organisation
+    with sessions() as session:
+        orgs = {"social_care": w["social_care"],
+                "virtual_school_org": session.scalar(select(Organisation.id).where(Organisation.type == "virtual_school"))}
+    referral = body()
+    for key, value in change.items():
+        if key == "pupil":
+            referral["pupil"].update(value)
+        else:
+            referral[key] = orgs.get(value, value)
+    response = api.post("/cases", json=referral, as_="lead")
+    assert response.status_code == 422 and field in response.json["error"]["details"], response.json
