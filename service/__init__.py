@@ -31,10 +31,13 @@ def create_app(config: dict | None = None) -> Flask:
     app.jinja_env.trim_blocks = True
     app.jinja_env.lstrip_blocks = True
 
+    from .web import IdConverter, install_request_limits
+    app.url_map.converters["int"] = IdConverter  # before any route is added
     database.init_app(app)
     from .scheduler import install_commit_hook
     install_commit_hook(app)  # a save that stores an earlier timer wakes the scheduler
     login_manager.init_app(app)
+    install_request_limits(app)  # before CSRF, which reads the body
     csrf.init_app(app)
     app.config.setdefault("RATELIMIT_ENABLED", not app.config.get("TESTING"))
     limiter.init_app(app)

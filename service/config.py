@@ -51,7 +51,13 @@ def from_environment() -> dict:
         "MAIL_FROM": os.environ.get("MAIL_FROM", "placements@localhost"),
         "BASE_URL": os.environ.get("BASE_URL", "http://127.0.0.1:5000"),
         "RATELIMIT_STORAGE_URI": os.environ.get("RATELIMIT_STORAGE_URI", "memory://"),
-        "LOGIN_RATE_LIMIT": os.environ.get("LOGIN_RATE_LIMIT", "10 per minute"),
+        # Sign-in and token attempts: LOGIN_RATE_LIMIT per address (a school may share one),
+        # LOGIN_ACCOUNT_RATE_LIMIT per address and email (password guessing).
+        "LOGIN_RATE_LIMIT": os.environ.get("LOGIN_RATE_LIMIT", "60 per minute"),
+        "LOGIN_ACCOUNT_RATE_LIMIT": os.environ.get("LOGIN_ACCOUNT_RATE_LIMIT", "10 per minute"),
+        # Request bodies: MAX_CONTENT_LENGTH bytes, or MAX_UPLOAD_CONTENT_LENGTH for process models.
+        "MAX_CONTENT_LENGTH": int(os.environ.get("MAX_CONTENT_LENGTH", str(5 * 1024 * 1024))),
+        "MAX_UPLOAD_CONTENT_LENGTH": int(os.environ.get("MAX_UPLOAD_CONTENT_LENGTH", str(25 * 1024 * 1024))),
         "WTF_CSRF_TIME_LIMIT": None,
         "TESTING": False,
     }

@@ -2,39 +2,75 @@
 from __future__ import annotations
 
 import json
+import re
 from dataclasses import dataclass
 
 from flask import request
 
 from ..errors import InvalidInput
+from ..web import MAX_ID
 
 DEFAULT_PER_PAGE = 50
 MAX_PER_PAGE = 200
 
 
+# C0 control characters other than tab, newline and carriage return: PostgreSQL refuses NUL.
+CONTROL_CHARACTERS = re.compile(r"[\x00-\x08\x0b\x0c\x0e-\x1f]")
+
+
 def json_body() -> dict:
-    """The request's JSON object; 422 with a plain message when it is missing or not JSON."""
+    """The request's JSON object; 422 with a plain message when it is missing or not JSON, or
+    when a string in it holds control characters (naming the top-level key)."""
     raw = request.get_data(cache=True)
     if not raw or not raw.strip():
         raise InvalidInput("Send a JSON object as the request body", {"_": "The request body is empty"})
     try:
-        body = json.loads(raw)
-    except (ValueError, UnicodeDecodeError) as error:
+        body = json.loads(raw, parse_constant=_no_constant)
+    except (ValueError, UnicodeDecodeError, RecursionError) as error:
         raise InvalidInput("The request body is not valid JSON",
                            {"_": f"Not valid JSON: {error}"}) from None
     if not isinstance(body, dict):
         raise InvalidInput("The request body must be a JSON object", {"_": "Send a JSON object ({...})"})
+    bad = [("_" if _has_control(key) else key) for key, value in body.items()
+           if _has_control(key) or _has_control(value)]
+    if bad:
+        raise InvalidInput("The request body contains control characters",
+                           {key: "Must not contain control characters (such as NUL)" for key in bad})
     return body
 
 
+def _no_constant(name: str):
+    raise ValueError(f"{name} is not a number JSON allows")
+
+
+def _has_control(value) -> bool:
+    """True when any string in `value` (keys included, at any depth) holds a control character."""
+    stack = [value]
+    while stack:
+        item = stack.pop()
+        if isinstance(item, str):
+            if CONTROL_CHARACTERS.search(item):
+                return True
+        elif isinstance(item, dict):
+            stack.extend(item.keys())
+            stack.extend(item.values())
+        elif isinstance(item, list):
+            stack.extend(item)
+    return False
+
+
 def int_arg(name: str) -> int | None:
+    """A whole number from the query string (ids and paging), 422 naming it when not one or too big."""
     value = request.args.get(name)
     if value is None or value == "":
         return None
     try:
-        return int(value)
+        number = int(value)
     except ValueError:
         raise InvalidInput(f"'{name}' must be a whole number", {name: "Must be a whole number"}) from None
+    if abs(number) > MAX_ID:
+        raise InvalidInput(f"'{name}' is too large", {name: f"Must be a whole number no larger than {MAX_ID}"})
+    return number
 
 
 def choice_arg(name: str, choices, default=None):

@@ -1,14 +1,14 @@
 """POST /tokens: swap an email and password for an API token (shown once, stored hashed)."""
 from __future__ import annotations
 
-from flask import current_app, jsonify
+from flask import jsonify
 from sqlalchemy import func, select
 
 from workflows import clock
 
 from .. import audit, database
 from ..errors import InvalidInput
-from ..extensions import limiter
+from ..extensions import address_and_email, limiter, sign_in_account_limit, sign_in_address_limit
 from ..models import ApiToken, User
 from ..security import new_token, verify_password
 from . import bp, serializers
@@ -16,12 +16,9 @@ from .auth import Unauthorized
 from .inputs import json_body
 
 
-def _rate() -> str:
-    return current_app.config.get("LOGIN_RATE_LIMIT", "10 per minute")
-
-
 @bp.post("/tokens")
-@limiter.limit(_rate)
+@limiter.limit(sign_in_address_limit)
+@limiter.limit(sign_in_account_limit, key_func=address_and_email)
 def create_token():
     body = json_body()
     errors = {field: "Enter your " + field for field in ("email", "password")

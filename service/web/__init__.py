@@ -1,9 +1,12 @@
 """Web plumbing shared by the pages and the API: who is signed in, headers, errors, blueprints."""
 from __future__ import annotations
 
+import logging
+
 from flask import Flask, g, jsonify, render_template, request
 from flask_login import AnonymousUserMixin
 from sqlalchemy import select
+from werkzeug.routing import IntegerConverter
 
 from workflows import clock
 
@@ -20,6 +23,29 @@ CSP = ("default-src 'self'; script-src 'self'; style-src 'self'; img-src 'self' 
 # The model editor only: bpmn-js and dmn-js draw some of their icons from SVG markup that carries
 # style attributes. Styles (never scripts) may be inline there, for process owners only.
 EDITOR_CSP = CSP.replace("style-src 'self'", "style-src 'self' 'unsafe-inline'")
+
+# Ids are PostgreSQL INTEGER columns (32-bit): larger numbers can never name a row.
+MAX_ID = 2**31 - 1
+# Endpoints that take process-model bundles, which may be larger than ordinary requests.
+UPLOAD_ENDPOINTS = ("process_models.", "api.deploy_model")
+log = logging.getLogger(__name__)
+
+
+class IdConverter(IntegerConverter):
+    """`<int:...>` in URLs: 1..MAX_ID, so a huge id is a 404 rather than a database overflow."""
+
+    def __init__(self, map, fixed_digits=0, min=1, max=MAX_ID, signed=False):
+        super().__init__(map, fixed_digits=fixed_digits, min=min, max=max, signed=signed)
+
+
+def install_request_limits(app: Flask) -> None:
+    """MAX_CONTENT_LENGTH for every request, MAX_UPLOAD_CONTENT_LENGTH for model uploads.
+
+    Call before CSRFProtect is bound: its check reads the form, and so the body, first."""
+    @app.before_request
+    def _upload_size():
+        if (request.endpoint or "").startswith(UPLOAD_ENDPOINTS):
+            request.max_content_length = app.config.get("MAX_UPLOAD_CONTENT_LENGTH")
 
 
 class Anonymous(AnonymousUserMixin):
@@ -86,7 +112,7 @@ def register_web(app: Flask) -> None:
 
 _TITLES = {400: "There is a problem with the request", 401: "Sign in to continue", 403: "You cannot do this",
            404: "Page not found", 405: "There is a problem with the request",
-           409: "Someone else changed this", 413: "The file is too large", 422: "There is a problem",
+           409: "Someone else changed this", 413: "What you sent is too large", 422: "There is a problem",
            429: "Too many attempts", 500: "Sorry, there is a problem with the service"}
 
 
@@ -100,17 +126,53 @@ def json_error(status: int, code: str, message: str, details: dict | None = None
     return response
 
 
+# Messages that replace the library's own wording (e.g. the limiter's "10 per 1 minute").
+_MESSAGES = {413: "Send a smaller file or shorter answers, then try again.",
+             429: "There have been too many attempts. Wait a minute, then try again.",
+             500: None}
+_BARE_500 = ("<!DOCTYPE html><html lang=\"en\"><head><meta charset=\"utf-8\"><title>Sorry, there is a problem "
+             "with the service</title></head><body><h1>Sorry, there is a problem with the service</h1>"
+             "<p>Try again later.</p></body></html>")
+
+
 def _http_error(error):
     status = getattr(error, "code", 500) or 500
     if status == 500:
-        database_session = g.pop("db_session", None)
-        if database_session is not None:
-            database_session.rollback()
-            database_session.close()
-    description = getattr(error, "description", None) if status != 500 else None
+        _fresh_session_for_error_page()
+    description = _MESSAGES[status] if status in _MESSAGES else getattr(error, "description", None)
     if wants_json():
         codes = {401: "unauthorized", 403: "forbidden", 404: "not_found", 405: "method_not_allowed",
                  409: "conflict", 413: "too_large", 422: "invalid", 429: "rate_limited", 500: "server_error"}
         return json_error(status, codes.get(status, "bad_request"), description or _TITLES.get(status, "Error"))
-    return render_template("error.html", title=_TITLES.get(status, "There is a problem"),
-                           message=description, details={}), status
+    params = {"title": _TITLES.get(status, "There is a problem"), "message": description, "details": {},
+              "status": status}
+    try:
+        return render_template("error.html", **params), status
+    except Exception:
+        log.exception("The error page failed; trying again signed out")
+    try:
+        g._login_user = Anonymous()
+        return render_template("error.html", **params), status
+    except Exception:
+        log.exception("The error page failed again; sending a plain page")
+        return _BARE_500, status, {"Content-Type": "text/html; charset=utf-8"}
+
+
+def _fresh_session_for_error_page() -> None:
+    """Discard the failed request's session and give the signed-in user a fresh one, so the
+    error page's navigation can still read them; signed out if even that fails."""
+    broken = g.pop("db_session", None)
+    if broken is not None:
+        try:
+            broken.rollback()
+            broken.close()
+        except Exception:
+            log.exception("Could not close the failed request's database session")
+    user = g.get("_login_user")
+    if not isinstance(user, User):
+        return
+    try:
+        g._login_user = database.session().merge(user, load=True)
+    except Exception:
+        log.exception("Could not reload the signed-in user for the error page")
+        g._login_user = Anonymous()

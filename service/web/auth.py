@@ -3,22 +3,18 @@ from __future__ import annotations
 
 from urllib.parse import urlsplit
 
-from flask import Blueprint, current_app, flash, redirect, render_template, request, url_for
+from flask import Blueprint, flash, redirect, render_template, request, url_for
 from flask_login import current_user, login_user, logout_user
 from sqlalchemy import func, select
 
 from .. import audit, database
-from ..extensions import limiter
+from ..extensions import address_and_email, limiter, sign_in_account_limit, sign_in_address_limit
 from ..models import User
 from ..security import verify_password
 
 bp = Blueprint("auth", __name__)
 
 GENERIC_ERROR = "Enter a correct email address and password"
-
-
-def _login_limit() -> str:
-    return current_app.config.get("LOGIN_RATE_LIMIT") or "10 per minute"
 
 
 def safe_next(target: str | None) -> str | None:
@@ -32,7 +28,8 @@ def safe_next(target: str | None) -> str | None:
 
 
 @bp.route("/sign-in", methods=["GET", "POST"])
-@limiter.limit(_login_limit, methods=["POST"])
+@limiter.limit(sign_in_address_limit, methods=["POST"])
+@limiter.limit(sign_in_account_limit, key_func=address_and_email, methods=["POST"])
 def sign_in():
     next_url = safe_next(request.values.get("next"))
     if current_user.is_authenticated and request.method == "GET":

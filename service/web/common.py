@@ -19,6 +19,7 @@ from ..models import Notification
 LONDON = ZoneInfo("Europe/London")
 DUE_SOON_DAYS = 3
 PAGE_SIZE = 25
+MAX_PAGE = 100_000  # far past any real list; keeps the offset a small number
 
 ROLE_NAMES = {
     "school_ap_lead": "School AP lead", "head_teacher": "Head teacher", "dsl": "Designated safeguarding lead",
@@ -54,8 +55,9 @@ def roles_required(*roles):
 
 
 def page_number() -> int:
+    """The `page` query parameter: 1 when missing or not a number, at most MAX_PAGE."""
     try:
-        return max(1, int(request.args.get("page", "1")))
+        return min(MAX_PAGE, max(1, int(request.args.get("page", "1"))))
     except ValueError:
         return 1
 

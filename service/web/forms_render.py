@@ -11,6 +11,7 @@ checkboxes (arrays of enums), date input (day/month/year -> ISO date), number, s
 """
 from __future__ import annotations
 
+import math
 import re
 from dataclasses import dataclass, field as dc_field
 from datetime import date
@@ -18,6 +19,10 @@ from datetime import date
 from .. import validation
 
 WIDGETS = {"text", "textarea", "radios", "checkboxes", "date", "number", "select", "yes_no"}
+# The most characters a free-text answer may have when its schema gives no maxLength.
+DEFAULT_MAX_LENGTH = {"textarea": 10_000, "text": 500}
+# C0 control characters other than tab, newline and carriage return: PostgreSQL refuses NUL.
+CONTROL_CHARACTERS = re.compile(r"[\x00-\x08\x0b\x0c\x0e-\x1f]")
 _MISSING = object()
 
 
@@ -258,10 +263,10 @@ def parse(fields: list[Field], formdata) -> tuple[dict, dict, dict]:
                 continue
             try:
                 day, month, year = int(parts["day"]), int(parts["month"]), int(parts["year"])
-                if year < 1000:
+                if not 1000 <= year <= 9999:
                     raise ValueError
                 _set(data, f.path, date(year, month, day).isoformat())
-            except ValueError:
+            except (ValueError, OverflowError):
                 errors[f.path] = f"{f.label} must be a real date"
             continue
         if f.kind == "checkboxes":
@@ -279,6 +284,9 @@ def parse(fields: list[Field], formdata) -> tuple[dict, dict, dict]:
         raw[f.path] = text
         if text.strip() == "":
             continue
+        if CONTROL_CHARACTERS.search(text):
+            errors[f.path] = f"{f.label} must not contain control characters"
+            continue
         if f.options:
             by_key = {_option_key(v): v for v, _t, _h in f.options}
             if text in by_key:
@@ -290,6 +298,8 @@ def parse(fields: list[Field], formdata) -> tuple[dict, dict, dict]:
             try:
                 number = float(text.replace(",", ""))
             except ValueError:
+                number = math.nan
+            if not math.isfinite(number):
                 errors[f.path] = f"{f.label} must be a number"
                 continue
             if f.value_type == "integer" or "integer" in _types(f.schema):
@@ -298,6 +308,10 @@ def parse(fields: list[Field], formdata) -> tuple[dict, dict, dict]:
                     continue
                 number = int(number)
             _set(data, f.path, number)
+            continue
+        limit = DEFAULT_MAX_LENGTH.get(f.kind)
+        if limit and "maxLength" not in f.schema and len(text) > limit:
+            errors[f.path] = f"{f.label} must be {limit:,} characters or fewer"
             continue
         _set(data, f.path, text)
     return raw, data, errors
@@ -418,7 +432,7 @@ def display_value(f: Field, raw_value) -> str:
         try:
             d = date(int(raw_value["year"]), int(raw_value["month"]), int(raw_value["day"]))
             return f"{d.day} {d:%B %Y}"
-        except (KeyError, ValueError):
+        except (KeyError, TypeError, ValueError, OverflowError):
             return ""
     return labels.get(raw_value, str(raw_value))
 

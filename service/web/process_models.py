@@ -22,6 +22,7 @@ from workflows import ROLES, BundleInvalid, validate_bundle
 from workflows.migration import changed_forms, compare_files
 
 from .. import access, database, model_migration, processes
+from . import MAX_ID
 from ..errors import InvalidInput
 from ..models import Case, ProcessModel, ProcessVersion
 
@@ -54,6 +55,8 @@ def _problems(problems) -> list[dict]:
 
 
 def _version(version_id: int) -> ProcessVersion:
+    if not 0 < version_id <= MAX_ID:  # a database id is never larger (PostgreSQL INTEGER)
+        abort(404)
     version = database.session().get(ProcessVersion, version_id)
     if version is None:
         abort(404)
@@ -319,6 +322,8 @@ def migrate_page(version_id: int):
     targets = [v for v in session.scalars(select(ProcessVersion).where(ProcessVersion.model_id == version.model_id)
                                           .order_by(ProcessVersion.number)) if v.id != version.id]
     target_id = request.args.get("to", type=int) or (targets[-1].id if targets else None)
+    if target_id is not None and not 0 < target_id <= MAX_ID:
+        target_id = None
     target = session.get(ProcessVersion, target_id) if target_id else None
     if target is not None and target.model_id != version.model_id:
         abort(404)

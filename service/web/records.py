@@ -21,6 +21,7 @@ from workflows.calendar import _bank_holidays, is_school_day
 from .. import access, attendance, audit, casework, database, records
 from ..errors import InvalidInput, NotAllowed
 from ..models import AttendanceAlert, Case, ProgressReport, Provider, User
+from . import MAX_ID
 
 bp = Blueprint("records", __name__)
 
@@ -54,6 +55,12 @@ def _parse_date(text: str | None) -> date | None:
         return date.fromisoformat(text) if text else None
     except ValueError:
         return None
+
+
+def _week_start(text: str | None) -> date | None:
+    """The attendance week's `start`, or None (the current week) when it is not a date in 2000-2100."""
+    start = _parse_date(text)
+    return start if start is not None and 2000 <= start.year <= 2100 else None
 
 
 def _slot_key(day: date, session_name: str) -> str:
@@ -90,7 +97,7 @@ def attendance_week(case_id):
     db = database.session()
     case = _staff_case(case_id)
     today = clock.today_london()
-    start = attendance.monday(_parse_date(request.values.get("start")) or today)
+    start = attendance.monday(_week_start(request.values.get("start")) or today)
     days = [start + timedelta(days=i) for i in range(5)]
     can_register = attendance.can_register(current_user, case)
     errors: dict[str, str] = {}
@@ -251,7 +258,7 @@ def _filters() -> dict:
     args = request.args
     out = {"q": (args.get("q") or "").strip()[:100]}
     for name in ("provider", "school"):
-        out[name] = int(args[name]) if (args.get(name) or "").isdigit() else None
+        out[name] = _id_filter(args.get(name) or "")
     out["status"] = args.get("status") if args.get("status") in ("open", "closed", "declined", "withdrawn") else ""
     out["stage"] = (args.get("stage") or "")[:200]
     out["pattern"] = args.get("pattern") if args.get("pattern") in ("full_time", "part_time") else ""
@@ -263,6 +270,14 @@ def _filters() -> dict:
     out["started_from"] = _parse_date(args.get("started_from"))
     out["started_to"] = _parse_date(args.get("started_to"))
     return out
+
+
+def _id_filter(text: str) -> int | None:
+    """An id filter: None (no filter) unless digits; -1 (matches nothing) when out of range."""
+    if not (text.isascii() and text.isdigit()):
+        return None
+    number = int(text) if len(text) <= 10 else MAX_ID + 1
+    return number if number <= MAX_ID else -1
 
 
 def _register_rows(filters: dict) -> list[records.Row]:

@@ -14,7 +14,7 @@ from workflows import EngineError
 from .. import access, casework, database
 from ..errors import Conflict, InvalidInput, NotAllowed, NotFound
 from ..models import Organisation, Provider, TaskRecord, User, UserRole
-from . import forms_render
+from . import MAX_ID, forms_render
 from .common import REGISTRATION_NAMES, person
 
 bp = Blueprint("tasks", __name__)
@@ -230,6 +230,7 @@ def reassign(task_id):
     if request.method == "POST":
         try:
             assignee_id = int(request.form.get("assignee_id", ""))
+            assignee_id = assignee_id if 0 < assignee_id <= MAX_ID else None
         except ValueError:
             assignee_id = None
         if assignee_id is None:
