@@ -276,6 +276,8 @@ def test_placement_breakdown_message_ends_early_through_closure():
     assert w.inst.is_completed
     assert w.data["outcome"] == "closed"
     assert w.data["monitoring_outcome"] == "breakdown" and w.data["placement_ended_early"] is True
+    # The LA hears the destination in words, not its stored code.
+    assert w.notified("la_officer")[-1].body == "Case 101 has closed. Destination: moved to another school."
 
 
 def test_breakdown_before_the_placement_is_active_is_not_caught():
