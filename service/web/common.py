@@ -21,12 +21,7 @@ DUE_SOON_DAYS = 3
 PAGE_SIZE = 25
 MAX_PAGE = 100_000  # far past any real list; keeps the offset a small number
 
-ROLE_NAMES = {
-    "school_ap_lead": "School AP lead", "head_teacher": "Head teacher", "dsl": "Designated safeguarding lead",
-    "senco": "SENCO", "la_officer": "Local authority officer", "social_worker": "Social worker",
-    "virtual_school": "Virtual school", "provider": "Provider", "parent": "Parent or carer",
-    "process_owner": "Process owner", "admin": "Administrator",
-}
+ROLE_NAMES = access.ROLE_NAMES  # the roles as people say them
 STATUS_TAGS = {"open": ("Open", "govuk-tag--blue"), "closed": ("Closed", "govuk-tag--grey"),
                "declined": ("Declined", "govuk-tag--red"), "withdrawn": ("Withdrawn", "govuk-tag--grey")}
 REGISTRATION_NAMES = {"registered_school": "Registered school", "registered_fe": "Registered further education",
