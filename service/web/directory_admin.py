@@ -20,6 +20,7 @@ from workflows import clock
 from .. import access, audit, database
 from ..errors import NotAllowed, NotFound
 from ..models import REGISTRATION_STATUSES, Case, Organisation, Provider
+from .common import PAGE_SIZE, page_number, pagination
 
 bp = Blueprint("directory_admin", __name__)
 
@@ -142,6 +143,14 @@ def _apply(session, provider: Provider | None, values: dict, la_id: int | None) 
     return provider, changes
 
 
+def _provider_names(session, except_id: int | None = None) -> set[str]:
+    """Providers' names as compared for duplicates (case-insensitive)."""
+    stmt = select(Organisation.name).where(Organisation.type == "provider")
+    if except_id is not None:
+        stmt = stmt.where(Organisation.id != except_id)
+    return {name.casefold() for name in session.scalars(stmt)}
+
+
 def _placements(session) -> dict[int, int]:
     return dict(session.execute(select(Case.provider_id, func.count(Case.id)).where(Case.status == "open")
                                 .group_by(Case.provider_id)).all())
@@ -152,10 +161,14 @@ def _placements(session) -> dict[int, int]:
 def index():
     _guard()
     db = database.session()
+    page = page_number()
+    total = db.scalar(select(func.count(Provider.id)))
     providers = list(db.scalars(select(Provider).join(Organisation, Organisation.id == Provider.id)
-                                .order_by(Organisation.name)))
+                                .order_by(Organisation.name, Provider.id)
+                                .offset((page - 1) * PAGE_SIZE).limit(PAGE_SIZE)))
     today = clock.today_london()
     return render_template("directory_admin/index.html", title="Manage the provider directory", providers=providers,
+                           total=total, pagination=pagination(page, total, "directory_admin.index"),
                            current=_placements(db),
                            stale=lambda p: p.last_safeguarding_check is None
                            or today - p.last_safeguarding_check > SAFEGUARDING_MAX_AGE)
@@ -168,6 +181,9 @@ def _form(provider: Provider | None):
         raw = {k: request.form.get(k, "") for k in FIELDS}
         raw["la_training_attended"] = request.form.get("la_training_attended", "")
         values, errors = validate(raw)
+        name_key = (values.get("name") or "").casefold()
+        if "name" not in errors and name_key in _provider_names(db, except_id=provider.id if provider else None):
+            errors["name"] = "A provider with this name is already in the directory"
         if not errors:
             saved, changes = _apply(db, provider, values, _la_id())
             if provider is None:
@@ -235,13 +251,21 @@ def import_csv():
             if text is not None:
                 reader = csv.DictReader(io.StringIO(text))
                 missing = [f for f in ("name", "registration_status") if f not in (reader.fieldnames or [])]
-                if missing:
+                if missing and (content[:2] == b"PK" or "\x00" in text):
+                    problem = "The file must be a CSV file (a spreadsheet must be saved as CSV first)"
+                elif missing:
                     problem = "The file must have a header row with at least the columns name and registration_status"
                 else:
                     unknown = [f for f in reader.fieldnames if f not in FIELDS]
                     rows = []
+                    taken = _provider_names(db)
                     for number, raw in enumerate(reader, start=2):  # row 1 is the header
                         values, errors = validate({k: raw.get(k) or "" for k in FIELDS})
+                        name_key = (values.get("name") or "").casefold()
+                        if name_key and "name" not in errors:
+                            if name_key in taken:
+                                errors["name"] = "A provider with this name is already in the directory or earlier in the file"
+                            taken.add(name_key)
                         for field, message in errors.items():
                             row_errors.append({"row": number, "field": field, "message": message,
                                                "name": (raw.get("name") or "").strip()})

@@ -117,3 +117,42 @@ def test_valid_csv_imports_every_row_audited(app, sessions, w):
 def test_csv_without_the_required_columns(app, sessions, w):
     response = _upload(client_for(app, sessions, w["la_officer"]), "title,urn\nx,1\n")
     assert response.status_code == 422 and b"header row" in response.data
+
+
+def test_duplicate_provider_names_are_refused_in_a_file_and_on_the_form(app, sessions, w):
+    officer = client_for(app, sessions, w["la_officer"])
+    text = ("name,registration_status,la_training_attended\n"
+            "Harbour Tuition,unregistered,yes\n"          # already in the directory (world)
+            "New Place,unregistered,yes\n"
+            "new place,unregistered,yes\n")               # twice in the file
+    response = _upload(officer, text)
+    html = response.get_data(as_text=True)
+    assert response.status_code == 422
+    assert "Row 2, name: A provider with this name is already" in html
+    assert "Row 4, name: A provider with this name is already" in html and "Row 3" not in html
+    form = officer.post("/manage/providers/new", data={**GOOD, "name": "harbour tuition"})
+    assert form.status_code == 422 and "already in the directory" in form.get_data(as_text=True)
+    with sessions() as session:
+        assert session.scalar(select(Organisation).where(Organisation.name == "New Place")) is None
+
+
+def test_a_spreadsheet_is_told_to_be_saved_as_csv(app, sessions, w):
+    response = _upload(client_for(app, sessions, w["la_officer"]), "PK\x03\x04 not really a zip")
+    assert response.status_code == 422 and b"saved as CSV" in response.data
+
+
+def test_the_manage_page_is_paged(app, sessions, w):
+    with sessions() as session:
+        la = session.get(Organisation, w["la"])
+        for n in range(30):
+            org = Organisation(name=f"Provider {n:02d}", type="provider", la_id=la.id, created_at=clock.now())
+            session.add(org)
+            session.flush()
+            session.add(Provider(id=org.id, registration_status="unregistered", la_training_attended=True))
+        session.commit()
+    officer = client_for(app, sessions, w["la_officer"])
+    first = officer.get("/manage/providers").get_data(as_text=True)
+    assert "32 providers" in first and "govuk-pagination" in first
+    assert "Provider 00" in first and "Provider 29" not in first
+    second = officer.get("/manage/providers?page=2").get_data(as_text=True)
+    assert "Provider 29" in second and "Provider 00" not in second
