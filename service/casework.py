@@ -344,11 +344,21 @@ BREAKDOWN_REPORTERS = {"school_ap_lead", "head_teacher", "la_officer"}
 BREAKDOWN_STAGE = "Placement active"
 
 
-def can_report_breakdown(user: User, case: Case) -> bool:
-    """The pupil's school (AP lead, head teacher) and the LA may end a running placement early."""
+def may_end_placements(user: User, case: Case) -> bool:
+    """The pupil's school (AP lead, head teacher) and the LA may end a placement early."""
     org = user.organisation
-    return (case.status == "open" and case.stage == BREAKDOWN_STAGE and org is not None
-            and org.id in (case.school_id, case.la_id) and bool(user.roles & BREAKDOWN_REPORTERS))
+    return org is not None and org.id in (case.school_id, case.la_id) and bool(user.roles & BREAKDOWN_REPORTERS)
+
+
+def can_report_breakdown(user: User, case: Case) -> bool:
+    """`may_end_placements`, and the placement is running."""
+    return case.status == "open" and case.stage == BREAKDOWN_STAGE and may_end_placements(user, case)
+
+
+def not_running(case: Case) -> Conflict:
+    """The refusal for a placement that is not running (409, naming where the case is)."""
+    where = f"at the {case.stage} stage" if case.status == "open" else case.status
+    return Conflict(f"Only a running placement can be ended early; this case is {where}")
 
 
 def report_breakdown(session: Session, actor: User, case_id: int, reason) -> Case:
@@ -357,15 +367,17 @@ def report_breakdown(session: Session, actor: User, case_id: int, reason) -> Cas
     case = lock_case(session, case_id)
     if not access.can_see_case(actor, case):
         raise NotFound("No such case")
+    if not may_end_placements(actor, case):
+        raise NotAllowed("Only the pupil's school or the local authority can end a placement early")
     if not can_report_breakdown(actor, case):
-        raise NotAllowed("Only the pupil's school or the local authority can end a running placement early")
+        raise not_running(case)
     reason = reason.strip() if isinstance(reason, str) else ""
     if not reason or len(reason) > 2000:
         raise InvalidInput("Say why the placement is ending", {
             "reason": "Enter why the placement is ending early, in 2000 characters or fewer"})
     if not deliver_message(session, case.id, "placement_breakdown", {"case_id": case.id, "reason": reason},
                            actor=actor):
-        raise Conflict("This placement cannot be ended early at its current stage")
+        raise not_running(case)
     return case
 
 

@@ -121,6 +121,8 @@ def decide_absence(user, case_id: int, record_id: int):
     record = session.get(AttendanceRecord, record_id)
     if record is None or record.case_id != case.id:
         raise NotFound("No such mark on this placement's register")
+    if not register.can_decide(user, case):  # who may, before what they sent
+        raise NotAllowed("Only the pupil's school (head teacher or AP lead) decides whether an absence is authorised")
     body = json_body()
     errors = validation.validate(DECISION_SCHEMA, body)
     if errors:

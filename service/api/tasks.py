@@ -17,9 +17,9 @@ from .inputs import choice_arg, json_body, paged_response, paging
 SCOPES = ("mine", "team")
 
 
-def workable_task(session, user, task_id: str) -> TaskRecord:
+def workable_task(session, user, task_id: str, read_only: bool = False) -> TaskRecord:
     """404 when there is no such task; 403 when its case is not the caller's or the task is for
-    another role."""
+    another role (to read it, school and LA staff overseeing the case may: access.can_view_task)."""
     record = session.get(TaskRecord, task_id)
     if record is None:
         raise NotFound("No such task")
@@ -27,7 +27,8 @@ def workable_task(session, user, task_id: str) -> TaskRecord:
         audit.record(session, "case_access_refused", case_id=record.case_id, actor_id=user.id, task_id=task_id)
         session.commit()
         raise NotAllowed("You cannot work on this task: its case is not one your organisation is party to")
-    if not access.can_work_task(user, record.case, record.role):
+    allowed = access.can_view_task if read_only else access.can_work_task
+    if not allowed(user, record.case, record.role):
         raise NotAllowed(access.not_your_role(record.role))
     return record
 
@@ -54,7 +55,7 @@ def list_tasks(user):
 @authenticated
 def get_task(user, task_id: str):
     session = database.session()
-    record = workable_task(session, user, task_id)
+    record = workable_task(session, user, task_id, read_only=True)
     case = record.case
     body = serializers.task(record)
     form, prefill, instructions = None, record.draft, None

@@ -100,8 +100,10 @@ def end_early(case_id):
         except Conflict as error:
             db.rollback()
             errors, status = {"reason": error.message}, 409
+    elif not casework.may_end_placements(current_user, case):
+        raise NotAllowed("Only the pupil's school or the local authority can end a placement early")
     elif not casework.can_report_breakdown(current_user, case):
-        raise NotAllowed("Only the pupil's school or the local authority can end a running placement early")
+        raise casework.not_running(case)
     return render_template("cases/end_early.html", title=f"End the placement early – case {case.reference}",
                            case=case, reason=reason, errors=errors), status
 

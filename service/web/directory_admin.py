@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import csv
 import io
+import unicodedata
 from datetime import date, timedelta
 
 from flask import Blueprint, flash, redirect, render_template, request, url_for
@@ -45,12 +46,20 @@ def _la_id() -> int | None:
     return org.id if org.type == "la" else org.la_id
 
 
+def _clean_name(name: str) -> str:
+    """A name as shown and compared: invisible characters (zero-width spaces and the like)
+    dropped, runs of spaces made one."""
+    visible = "".join(ch for ch in name if unicodedata.category(ch) != "Cf")
+    return " ".join(visible.split())
+
+
 def validate(raw: dict) -> tuple[dict, dict]:
     """Clean form/CSV values; returns (values, errors by field)."""
     v = {k: (raw.get(k) or "").strip() if isinstance(raw.get(k), str) or raw.get(k) is None else raw.get(k)
          for k in FIELDS}
     errors: dict[str, str] = {}
     out: dict = {}
+    v["name"] = _clean_name(v["name"]) if isinstance(v["name"], str) else ""
     if not v["name"]:
         errors["name"] = "Enter the provider's name"
     elif len(v["name"]) > 200:
@@ -148,7 +157,7 @@ def _provider_names(session, except_id: int | None = None) -> set[str]:
     stmt = select(Organisation.name).where(Organisation.type == "provider")
     if except_id is not None:
         stmt = stmt.where(Organisation.id != except_id)
-    return {name.casefold() for name in session.scalars(stmt)}
+    return {_clean_name(name).casefold() for name in session.scalars(stmt)}
 
 
 def _placements(session) -> dict[int, int]:

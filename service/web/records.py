@@ -19,7 +19,7 @@ from workflows import clock
 from workflows.calendar import _bank_holidays, is_school_day
 
 from .. import access, attendance, audit, casework, database, records
-from ..errors import InvalidInput, NotAllowed
+from ..errors import Conflict, InvalidInput, NotAllowed
 from ..models import AttendanceAlert, Case, ProgressReport, Provider, User
 from . import MAX_ID
 
@@ -87,7 +87,8 @@ def attendance_overview(case_id):
                            summary=summary, pending=pending, alerts=alerts,
                            alert_what=attendance.ALERT_WHAT,
                            can_decide=attendance.can_decide(current_user, case),
-                           can_register=attendance.can_register(current_user, case),
+                           can_register=attendance.can_register(current_user, case)
+                           and attendance.placement_begun(case),
                            this_week=attendance.monday(clock.today_london()))
 
 
@@ -99,10 +100,14 @@ def attendance_week(case_id):
     today = clock.today_london()
     start = attendance.monday(_week_start(request.values.get("start")) or today)
     days = [start + timedelta(days=i) for i in range(5)]
-    can_register = attendance.can_register(current_user, case)
+    # No register before the placement has begun: the page says so instead of offering a form.
+    not_begun = not attendance.placement_begun(case)
+    can_register = attendance.can_register(current_user, case) and not not_begun
     errors: dict[str, str] = {}
     values: dict[str, str] = {}
     if request.method == "POST":
+        if not_begun and attendance.can_register(current_user, case):
+            raise Conflict("Attendance is registered once the placement has begun")
         if not can_register:
             raise NotAllowed("Only staff of the pupil's provider can register attendance")
         marks, keys = [], []
@@ -159,7 +164,7 @@ def attendance_week(case_id):
     error_list += [{"text": v, "href": "#register"} for k, v in errors.items() if k not in order]
     return render_template("records/week.html", title=f"Attendance week of {start.day} {start:%B %Y}",
                            case=case, start=start, slots=slots, fig=fig, errors=errors, error_list=error_list,
-                           values=values, can_register=can_register,
+                           values=values, can_register=can_register, not_begun=not_begun,
                            can_decide=attendance.can_decide(current_user, case),
                            provider_codes=attendance.PROVIDER_CODES, previous=start - timedelta(days=7),
                            next=start + timedelta(days=7) if start + timedelta(days=7) <= today else None), \

@@ -153,6 +153,13 @@ def test_only_the_pupils_school_decides(api, case, who):
         assert response.status_code == 403
 
 
+def test_who_may_decide_is_checked_before_what_they_sent(api, case):
+    mark = _absence(api, case)
+    response = api.post(f"/cases/{case['id']}/attendance/{mark['id']}/decision", json={"decision": "bogus"},
+                        as_="provider_staff")
+    assert response.status_code == 403
+
+
 @pytest.mark.parametrize("payload, field", [
     ({"decision": "maybe"}, "decision"),
     ({}, "decision"),

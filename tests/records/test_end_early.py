@@ -8,7 +8,7 @@ import pytest
 from sqlalchemy import select
 
 from service import casework
-from service.errors import NotAllowed
+from service.errors import Conflict, NotAllowed
 from service.models import ApiToken, Case, TaskRecord
 from service.security import new_token
 from workflows import clock
@@ -40,7 +40,8 @@ def test_the_school_ends_a_placement_early_from_the_case_page(app, sessions):
     assert _open(sessions, case_id) == {"close_placement"}
     # Once at closure there is nothing to end: no link, and a second report is refused.
     assert "End the placement early" not in lead.get(f"/cases/{case_id}").get_data(as_text=True)
-    assert lead.get(f"/cases/{case_id}/end-early").status_code == 403
+    again = lead.get(f"/cases/{case_id}/end-early")
+    assert again.status_code == 409 and "this case is at the Closure stage" in again.get_data(as_text=True)
 
 
 @pytest.mark.parametrize("who", ["provider_staff", "dsl"])
@@ -69,14 +70,14 @@ def test_the_la_ends_a_placement_through_the_api(app, sessions):
     done = client.post(f"/api/v1/cases/{case_id}/end-early", json={"reason": "Unsafe journey."}, headers=headers)
     assert done.status_code == 200 and done.json["stage"] == "Closure"
     again = client.post(f"/api/v1/cases/{case_id}/end-early", json={"reason": "Again"}, headers=headers)
-    assert again.status_code == 403  # no longer running: nothing to end
+    assert again.status_code == 409 and "Closure" in again.json["error"]["message"]  # nothing to end
 
 
 def test_a_referral_cannot_be_ended_early(app, sessions):
     w = setup_world(sessions)
     case_id = start_active_case(sessions, w, stage="Decision")
     with sessions() as session:
-        with pytest.raises(NotAllowed):
+        with pytest.raises(Conflict, match="at the Decision stage"):
             casework.report_breakdown(session, user(session, w["lead"]), case_id, "Changed our minds")
     with sessions() as session:
         assert session.get(Case, case_id).stage == "Decision"

@@ -261,3 +261,16 @@ def test_dashboard_attendance_counts_only_placements_that_have_begun(app, sessio
     assert "Week of 22 September 2025: 100% (10 of 10 sessions, 1 placements)" in html
     drill = lead.get(f"/register?provider={w['provider']}&week=2025-09-22").get_data(as_text=True)
     assert f"AP-{case_id:05d}" in drill and f"AP-{waiting_id:05d}" not in drill
+
+
+def test_week_page_before_the_placement_has_begun_offers_no_register(app, sessions):
+    w = setup_world(sessions)
+    case_id = start_active_case(sessions, w, stage="Decision")
+    provider = client_for(app, sessions, w["provider_staff"])
+    page = provider.get(f"/cases/{case_id}/attendance/week?start=2025-09-22")
+    html = page.get_data(as_text=True)
+    assert page.status_code == 200 and "The placement has not begun yet" in html
+    assert 'name="s2025-09-22-AM-code"' not in html
+    refused = provider.post(f"/cases/{case_id}/attendance/week", data={"start": "2025-09-22",
+                                                                     "s2025-09-22-AM-code": "/"})
+    assert refused.status_code == 409
