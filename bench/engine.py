@@ -31,6 +31,7 @@ task gets a fresh id per clone) with bulk inserts of cases, tasks and waiting ti
 from __future__ import annotations
 
 import argparse
+from abc import ABC, abstractmethod
 import copy
 import json
 import os
@@ -61,7 +62,7 @@ PG_URL = os.environ.get("PG_TEST_URL", "postgresql+psycopg://postgres@127.0.0.1:
 
 
 # ------------------------------------------------------------------------------ workloads
-class Workload:
+class Workload(ABC):
     """A bundle, a template instance waiting at the measured task, and that task's answers."""
 
     name: str
@@ -70,8 +71,9 @@ class Workload:
     answers: dict
     at: datetime  # the clock while completing
 
+    @abstractmethod
     def template(self, bundle) -> Instance:
-        raise NotImplementedError
+        """A started instance waiting at `element_id` (sets `at`, the clock to complete it at)."""
 
 
 class Loop(Workload):
