@@ -1,12 +1,23 @@
 """JSON Schema validation that reports errors per field, in words a school officer understands."""
 from __future__ import annotations
 
+import re
 from datetime import date
 
 from jsonschema import Draft202012Validator, FormatChecker
 from jsonschema.exceptions import ValidationError
 
 FORMAT_CHECKER = FormatChecker()
+
+# Ids are PostgreSQL INTEGER columns (32-bit): a larger number can never name a row.
+MAX_ID = 2**31 - 1
+# C0 control characters other than tab, newline and carriage return: PostgreSQL refuses NUL, and
+# none of them belongs in a school record.
+CONTROL_CHARACTERS = re.compile(r"[\x00-\x08\x0b\x0c\x0e-\x1f]")
+
+
+def has_control_characters(text: str) -> bool:
+    return bool(CONTROL_CHARACTERS.search(text))
 
 
 @FORMAT_CHECKER.checks("date", raises=ValueError)

@@ -2,20 +2,15 @@
 from __future__ import annotations
 
 import json
-import re
 from dataclasses import dataclass
 
 from flask import request
 
 from ..errors import InvalidInput
-from ..web import MAX_ID
+from ..validation import MAX_ID, has_control_characters
 
 DEFAULT_PER_PAGE = 50
 MAX_PER_PAGE = 200
-
-
-# C0 control characters other than tab, newline and carriage return: PostgreSQL refuses NUL.
-CONTROL_CHARACTERS = re.compile(r"[\x00-\x08\x0b\x0c\x0e-\x1f]")
 
 
 def json_body() -> dict:
@@ -49,7 +44,7 @@ def _has_control(value) -> bool:
     while stack:
         item = stack.pop()
         if isinstance(item, str):
-            if CONTROL_CHARACTERS.search(item):
+            if has_control_characters(item):
                 return True
         elif isinstance(item, dict):
             stack.extend(item.keys())

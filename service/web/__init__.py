@@ -3,7 +3,7 @@ from __future__ import annotations
 
 import logging
 
-from flask import Flask, g, jsonify, render_template, request
+from flask import Flask, abort, g, jsonify, render_template, request
 from flask_login import AnonymousUserMixin
 from sqlalchemy import select
 from werkzeug.routing import IntegerConverter
@@ -11,6 +11,8 @@ from werkzeug.routing import IntegerConverter
 from workflows import clock
 
 from .. import database
+from .. import validation
+from ..validation import MAX_ID  # noqa: F401 (the pages import it from here)
 from ..errors import ServiceError
 from ..extensions import csrf, login_manager
 from ..models import ApiToken, User
@@ -24,10 +26,10 @@ CSP = ("default-src 'self'; script-src 'self'; style-src 'self'; img-src 'self' 
 # style attributes. Styles (never scripts) may be inline there, for process owners only.
 EDITOR_CSP = CSP.replace("style-src 'self'", "style-src 'self' 'unsafe-inline'")
 
-# Ids are PostgreSQL INTEGER columns (32-bit): larger numbers can never name a row.
-MAX_ID = 2**31 - 1
 # Endpoints that take process-model bundles, which may be larger than ordinary requests.
 UPLOAD_ENDPOINTS = ("process_models.", "api.deploy_model")
+# Form posts whose fields are checked one by one (forms_render), with errors on the field.
+FIELD_CHECKED_FORMS = {"tasks.submit", "referrals.new"}
 log = logging.getLogger(__name__)
 
 
@@ -46,6 +48,15 @@ def install_request_limits(app: Flask) -> None:
     def _upload_size():
         if (request.endpoint or "").startswith(UPLOAD_ENDPOINTS):
             request.max_content_length = app.config.get("MAX_UPLOAD_CONTENT_LENGTH")
+
+    @app.before_request
+    def _control_characters():
+        """Every form post: nothing PostgreSQL cannot store. Forms built from a schema report it
+        on the field instead (forms_render), so they are left to do that."""
+        if request.method == "POST" and request.endpoint not in FIELD_CHECKED_FORMS and request.form:
+            if any(validation.has_control_characters(v) for v in request.form.values()):
+                abort(400, "What you sent contains characters that cannot be stored (such as NUL). "
+                           "Remove them and try again.")
 
 
 class Anonymous(AnonymousUserMixin):

@@ -21,8 +21,6 @@ from .. import validation
 WIDGETS = {"text", "textarea", "radios", "checkboxes", "date", "number", "select", "yes_no"}
 # The most characters a free-text answer may have when its schema gives no maxLength.
 DEFAULT_MAX_LENGTH = {"textarea": 10_000, "text": 500}
-# C0 control characters other than tab, newline and carriage return: PostgreSQL refuses NUL.
-CONTROL_CHARACTERS = re.compile(r"[\x00-\x08\x0b\x0c\x0e-\x1f]")
 _MISSING = object()
 
 
@@ -284,7 +282,7 @@ def parse(fields: list[Field], formdata) -> tuple[dict, dict, dict]:
         raw[f.path] = text
         if text.strip() == "":
             continue
-        if CONTROL_CHARACTERS.search(text):
+        if validation.has_control_characters(text):
             errors[f.path] = f"{f.label} must not contain control characters"
             continue
         if f.options:

@@ -274,3 +274,13 @@ def test_week_page_before_the_placement_has_begun_offers_no_register(app, sessio
     refused = provider.post(f"/cases/{case_id}/attendance/week", data={"start": "2025-09-22",
                                                                      "s2025-09-22-AM-code": "/"})
     assert refused.status_code == 409
+
+
+def test_control_characters_in_any_other_form_are_refused_and_nothing_is_stored(app, sessions, env):
+    w, case_id = env
+    provider = client_for(app, sessions, w["provider_staff"])
+    response = provider.post(f"/cases/{case_id}/progress/new", data={
+        "period": "Autumn\x00 1", "report_date": "2025-09-26", "progress": "Good", "pupil_voice": "Fine"})
+    assert response.status_code == 400 and "cannot be stored" in response.get_data(as_text=True)
+    with sessions() as session:
+        assert session.scalars(select(ProgressReport)).all() == []
