@@ -532,12 +532,6 @@ def absence_runs(records: list[AttendanceRecord], decisions: dict[int, Attendanc
     return runs
 
 
-def unauthorised_runs(records: list[AttendanceRecord], decisions: dict[int, AttendanceDecision]
-                      ) -> list[tuple[date, date, int]]:
-    """Runs of continuous unauthorised absence: (first date, last date, school days spanned)."""
-    return absence_runs(records, decisions, frozenset({UNAUTHORISED}))
-
-
 def check_alerts(session: Session, case: Case) -> list[AttendanceAlert]:
     """Alert the case's LA officers of each run that reaches a rule's length (10 school days of
     unauthorised absence; 15 of any absence), once per rule and run."""

@@ -26,7 +26,6 @@ DESTINATIONS = {
     "apprenticeship": "Apprenticeship", "neet": "Not in education, employment or training", "other": "Other",
 }
 REVIEW_TASK = "record_review"
-ACTIVE_STAGE = "Placement active"
 BEGUN_STAGES = attendance.BEGUN_STAGES
 SETTING_TYPES = {"NFE": "Non-further education provider (NFE)", "OOT": "One-to-one tuition (OOT)",
                  "OTH": "Other (OTH)", "WBP": "Work-based placement (WBP)"}
